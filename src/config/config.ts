@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { pipelineConfigSchema } from '../pipeline/config.ts';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+
+const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    dataDir: z.string().min(1).default('data'),
+    modelsDir: z.string().min(1).default('models'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    limits: z
+      .object({
+        /** largest accepted image upload */
+        maxImageBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+        /** largest accepted JSON body / metadata part */
+        maxJsonBytes: z.number().int().min(256).default(64 * 1024),
+        requestTimeoutMs: z.number().int().min(100).default(30_000),
+      })
+      .strict()
+      .default({ maxImageBytes: 10 * 1024 * 1024, maxJsonBytes: 64 * 1024, requestTimeoutMs: 30_000 }),
+    matching: z
+      .object({
+        /** contract default for `threshold` on search and verify */
+        defaultThreshold: z.number().min(0).max(1).default(0.45),
+        defaultTopK: z.number().int().min(1).default(5),
+        maxTopK: z.number().int().min(1).default(100),
+      })
+      .strict()
+      .default({ defaultThreshold: 0.45, defaultTopK: 5, maxTopK: 100 }),
+    /** milliseconds after the last gallery write before changed FAISS indexes are saved */
+    indexFlushDelayMs: z.number().int().min(0).default(2000),
+    pipeline: pipelineConfigSchema.default(pipelineConfigSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ENV_OVERRIDES: Record<string, (config: Record<string, unknown>, value: string) => void> = {
+  HOST: (c, v) => (c.host = v),
+  PORT: (c, v) => (c.port = Number(v)),
+  DATA_DIR: (c, v) => (c.dataDir = v),
+  MODELS_DIR: (c, v) => (c.modelsDir = v),
+  LOG_LEVEL: (c, v) => (c.logLevel = v),
+  PIPELINE_WORKERS: (c, v) => (c.pipeline = { ...(c.pipeline as object), workers: Number(v) }),
+  INTRA_OP_THREADS: (c, v) => (c.pipeline = { ...(c.pipeline as object), intraOpThreads: Number(v) }),
+};
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('top level must be an object');
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Reads `CONFIG_FILE` (default config/default.json), applies environment overrides, validates.
+ * Relative directories are resolved against the project root so the server runs from any cwd.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): Config {
+  const file = env.CONFIG_FILE ?? resolve(PROJECT_ROOT, 'config', 'default.json');
+  const raw = { ...readConfigFile(file), ...overrides };
+  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') apply(raw, value);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+    throw new ConfigError(`invalid configuration (${file} + environment):\n${problems}`);
+  }
+  const config = result.data;
+  const absolute = (dir: string) => (isAbsolute(dir) ? dir : resolve(PROJECT_ROOT, dir));
+  return { ...config, dataDir: absolute(config.dataDir), modelsDir: absolute(config.modelsDir) };
+}

@@ -1,0 +1,35 @@
+// One error type for everything a client can be told about. `code` is stable and machine-readable;
+// the HTTP status follows from it, so no layer picks a status on its own.
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_metadata: 400,
+  missing_image: 400,
+  image_decode_failed: 400,
+  no_face_detected: 400,
+  unknown_subject: 404,
+  unknown_partition: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  quality_too_low: 422,
+  presentation_attack_detected: 451,
+  service_unavailable: 503,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, string | number | boolean> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+}

@@ -1,0 +1,37 @@
+import type { Template } from '../pipeline/types.ts';
+
+export interface TemplateRecord {
+  template: Template;
+  modelId: string;
+  quality: number;
+  /** where the image came from, e.g. "enrol" or "document" */
+  source: string;
+}
+
+export interface SubjectMatch {
+  subjectId: string;
+  /** best cosine similarity over the subject's templates */
+  similarity: number;
+}
+
+export interface Gallery {
+  /** Adds one template to a subject, creating the partition and subject as needed. */
+  enrol(partition: string, subjectId: string, record: TemplateRecord): void;
+  /** Removes a subject and all its templates. Returns false when there was no such subject. */
+  deleteSubject(partition: string, subjectId: string): boolean;
+  /** Best `topK` subjects by best template similarity, highest first. Unknown partition: []. */
+  search(partition: string, probe: Template, topK: number): SubjectMatch[];
+  /** Templates of one subject, or undefined when the subject is not enrolled. */
+  subjectTemplates(partition: string, subjectId: string): Template[] | undefined;
+  hasPartition(partition: string): boolean;
+  partitions(): string[];
+  /** subjects per partition */
+  subjectCounts(): Record<string, number>;
+  /** templates per partition, in SQLite and in the FAISS index */
+  templateCounts(partition: string): { sqlite: number; index: number };
+  /** Writes indexes that changed since the last flush. */
+  flush(): void;
+  close(): void;
+}
+
+export const PARTITION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
