@@ -5,7 +5,10 @@ export const ERROR_STATUS = {
   invalid_metadata: 400,
   missing_image: 400,
   image_decode_failed: 400,
+  unsupported_image_format: 400,
   no_face_detected: 400,
+  unauthorized: 401,
+  forbidden: 403,
   unknown_subject: 404,
   unknown_partition: 404,
   not_found: 404,
@@ -15,6 +18,7 @@ export const ERROR_STATUS = {
   quality_too_low: 422,
   presentation_attack_detected: 451,
   service_unavailable: 503,
+  request_timeout: 503,
   internal_error: 500,
 } as const;
 

@@ -48,4 +48,21 @@ export interface PipelineResult {
   modelId: string;
   /** milliseconds per stage, for metrics and benchmarks */
   timings: Record<string, number>;
+  /** morphing-attack detection slot (optional so results built elsewhere, e.g. test fakes, stay valid) */
+  mad?: MadReport;
+}
+
+/** Head pose in degrees (Hopenet convention: yaw left/right, pitch up/down, roll in-plane). */
+export interface PoseAngles {
+  yaw: number;
+  pitch: number;
+  roll: number;
+}
+
+/**
+ * Morphing-attack detection. No MAD model is configured, so the slot says so on every enrolment
+ * rather than implying a check passed; probes are not checked for morphs at all.
+ */
+export interface MadReport {
+  status: 'not_configured' | 'not_applicable';
 }

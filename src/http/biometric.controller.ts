@@ -1,0 +1,92 @@
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { ApiError } from '../errors.ts';
+import type { BiometricService } from '../services/biometric.service.ts';
+import { bodyParser, multipartParts, type BodyLimits } from './body.ts';
+import { parseMetadata, type MetadataSchemas } from './metadata.ts';
+import { formatScore, toXml, type XmlObject } from './xml.ts';
+
+export const BIOMETRIC_PATHS = ['/api/v1/search', '/api/v1/verify', '/api/v1/enrol', '/api/v1/delete'];
+
+const MULTIPART_PARTS = new Set(['image', 'metadata']);
+
+function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {
+  return async (ctx, next) => {
+    if (!ctx.is(type)) {
+      throw new ApiError('unsupported_media_type', `Content-Type must be ${type} (${hint}); got ${ctx.get('Content-Type') || 'none'}`);
+    }
+    await next();
+  };
+}
+
+/** The one image part and the optional metadata text of a biometric request. */
+function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: string | undefined } {
+  const { files, fields } = multipartParts(ctx);
+  for (const name of [...files.keys(), ...fields.keys()]) {
+    if (!MULTIPART_PARTS.has(name)) throw new ApiError('bad_request', `unexpected multipart part "${name}": send "image" and "metadata" only`);
+  }
+  const images = files.get('image') ?? [];
+  if (images.length === 0) {
+    const hint = fields.has('image') ? ' (it arrived as a text field; send it as a file, e.g. curl -F image=@photo.jpg)' : '';
+    throw new ApiError('missing_image', `the multipart body has no "image" file part${hint}`);
+  }
+  if (images.length > 1) throw new ApiError('bad_request', 'send exactly one "image" part');
+  if (images[0].length === 0) throw new ApiError('image_decode_failed', 'the "image" part is empty');
+
+  // curl -F metadata=@file.json sends metadata as a file part; accept it as text too.
+  const metadataParts = [...(fields.get('metadata') ?? []), ...(files.get('metadata') ?? []).map((b) => b.toString('utf8'))];
+  if (metadataParts.length > 1) throw new ApiError('invalid_metadata', 'send at most one "metadata" part');
+  return { image: images[0], metadata: metadataParts[0] };
+}
+
+function sendXml(ctx: Context, root: string, body: XmlObject): void {
+  ctx.type = 'application/xml';
+  ctx.body = toXml(root, body);
+}
+
+export function biometricRouter(service: BiometricService, schemas: MetadataSchemas, limits: BodyLimits): Router {
+  const router = new Router({ prefix: '/api/v1' });
+  const multipart = [requireContentType('multipart/form-data', 'an "image" file part and a "metadata" JSON part'), bodyParser(limits)];
+
+  router.post('/search', ...multipart, async (ctx) => {
+    const { image, metadata } = imageAndMetadata(ctx);
+    const outcome = await service.search(image, parseMetadata(schemas.search, metadata));
+    sendXml(ctx, 'SearchResponse', {
+      status: 'OK',
+      candidates: { candidate: outcome.candidates.map((c) => ({ subject_id: c.subjectId, score: formatScore(c.score), rank: c.rank })) },
+      quality_score: formatScore(outcome.qualityScore),
+      model_id: outcome.modelId,
+    });
+  });
+
+  router.post('/verify', ...multipart, async (ctx) => {
+    const { image, metadata } = imageAndMetadata(ctx);
+    const outcome = await service.verify(image, parseMetadata(schemas.verify, metadata));
+    sendXml(ctx, 'VerifyResponse', {
+      status: 'OK',
+      match: outcome.match,
+      score: formatScore(outcome.score),
+      subject_id: outcome.subjectId,
+      quality_score: formatScore(outcome.qualityScore),
+      model_id: outcome.modelId,
+    });
+  });
+
+  router.post('/enrol', ...multipart, async (ctx) => {
+    const { image, metadata } = imageAndMetadata(ctx);
+    const outcome = await service.enrol(image, parseMetadata(schemas.enrol, metadata));
+    sendXml(ctx, 'EnrolResponse', {
+      status: 'OK',
+      subject_id: outcome.subjectId,
+      quality_score: formatScore(outcome.qualityScore),
+      model_id: outcome.modelId,
+    });
+  });
+
+  router.post('/delete', requireContentType('application/json', 'a JSON object with subject_id and partition'), bodyParser(limits), (ctx) => {
+    const outcome = service.delete(parseMetadata(schemas.delete, ctx.request.body));
+    sendXml(ctx, 'DeleteResponse', { status: 'OK', subject_id: outcome.subjectId });
+  });
+
+  return router;
+}
