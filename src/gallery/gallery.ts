@@ -29,6 +29,8 @@ export interface Gallery {
   subjectCounts(): Record<string, number>;
   /** templates per partition, in SQLite and in the FAISS index */
   templateCounts(partition: string): { sqlite: number; index: number };
+  /** True when every partition's FAISS index holds as many templates as SQLite. */
+  isHealthy(): boolean;
   /** Writes indexes that changed since the last flush. */
   flush(): void;
   close(): void;

@@ -1,0 +1,140 @@
+import faiss, { type IndexFlatIP, type SearchResult } from 'faiss-node';
+import type { Template } from '../pipeline/types.ts';
+import type { SubjectMatch } from './gallery.ts';
+import type { IndexedTemplate, TemplateRef } from './gallery-repository.ts';
+
+/** Templates per FAISS add() while rebuilding: bounds the temporary number[] that faiss-node needs. */
+const BUILD_BATCH_SIZE = 1024;
+
+/** How much the template candidate list grows per search round, relative to the subjects wanted. */
+const CANDIDATE_GROWTH = 4;
+
+/**
+ * One partition's FAISS inner-product index plus the exact position → template mapping.
+ *
+ * faiss-node has no add_with_ids and removeIds on a flat index closes the gap it leaves, so
+ * positions are always the partition's templates in ascending template-id order: appends carry
+ * ever-larger ids (AUTOINCREMENT) and removal keeps the survivors' order. A rebuild from SQLite
+ * in id order therefore yields the same positions.
+ */
+export class PartitionIndex {
+  private constructor(
+    private readonly vectors: IndexFlatIP,
+    private templateIds: number[],
+    private subjectIds: string[],
+  ) {}
+
+  static empty(dimension: number): PartitionIndex {
+    return new PartitionIndex(new faiss.IndexFlatIP(dimension), [], []);
+  }
+
+  /** `templates` must come in ascending template-id order. */
+  static build(dimension: number, templates: Iterable<IndexedTemplate>): PartitionIndex {
+    const index = PartitionIndex.empty(dimension);
+    let batch: IndexedTemplate[] = [];
+    for (const template of templates) {
+      batch.push(template);
+      if (batch.length === BUILD_BATCH_SIZE) {
+        index.add(batch);
+        batch = [];
+      }
+    }
+    index.add(batch);
+    return index;
+  }
+
+  /** Reads a saved index; `refs` name the templates at its positions, in order. */
+  static read(path: string, dimension: number, refs: readonly TemplateRef[]): PartitionIndex {
+    const vectors = faiss.IndexFlatIP.read(path);
+    if (vectors.getDimension() !== dimension || vectors.ntotal() !== refs.length) {
+      throw new Error(
+        `index holds ${vectors.ntotal()} vectors of dimension ${vectors.getDimension()}, ` +
+          `expected ${refs.length} of dimension ${dimension}`,
+      );
+    }
+    return new PartitionIndex(
+      vectors,
+      refs.map((ref) => ref.templateId),
+      refs.map((ref) => ref.subjectId),
+    );
+  }
+
+  get size(): number {
+    return this.templateIds.length;
+  }
+
+  /** Template ids by position. */
+  get templateIdsInOrder(): readonly number[] {
+    return this.templateIds;
+  }
+
+  add(templates: readonly IndexedTemplate[]): void {
+    if (templates.length === 0) return;
+    let previousId = this.templateIds.at(-1) ?? 0;
+    for (const { templateId } of templates) {
+      if (templateId <= previousId) throw new Error(`template ${templateId} added after ${previousId}: positions must follow id order`);
+      previousId = templateId;
+    }
+    this.vectors.add(templates.flatMap((template) => Array.from(template.vector)));
+    for (const { templateId, subjectId } of templates) {
+      this.templateIds.push(templateId);
+      this.subjectIds.push(subjectId);
+    }
+  }
+
+  remove(templateIds: readonly number[]): void {
+    const positions = templateIds.map((id) => this.positionOf(id)).filter((position) => position >= 0);
+    if (positions.length === 0) return;
+    this.vectors.removeIds(positions);
+    const removed = new Set(positions);
+    this.templateIds = this.templateIds.filter((_, position) => !removed.has(position));
+    this.subjectIds = this.subjectIds.filter((_, position) => !removed.has(position));
+  }
+
+  /**
+   * Best `topK` subjects by their best template. Asks FAISS for more templates than subjects, and
+   * widens the request until it holds `topK` distinct subjects or the whole partition: every
+   * subject missing from the nearest k templates scores below every subject present.
+   */
+  search(probe: Template, topK: number): SubjectMatch[] {
+    // FAISS aborts the process on k = 0 and faiss-node throws on k > ntotal.
+    if (topK === 0 || this.size === 0) return [];
+    const query = Array.from(probe);
+    for (let k = Math.min(this.size, topK * CANDIDATE_GROWTH); ; k = Math.min(this.size, k * CANDIDATE_GROWTH)) {
+      const matches = this.bestPerSubject(this.vectors.search(query, k));
+      if (matches.length >= topK || k === this.size) return matches.slice(0, topK);
+    }
+  }
+
+  /** The directory must exist: faiss-node does not catch write errors, they abort the process. */
+  write(path: string): void {
+    this.vectors.write(path);
+  }
+
+  private bestPerSubject({ distances, labels }: SearchResult): SubjectMatch[] {
+    // Hits come best first, so a subject's first hit is its best template.
+    const matches: SubjectMatch[] = [];
+    const seen = new Set<string>();
+    labels.forEach((position, rank) => {
+      const subjectId = this.subjectIds[position];
+      if (seen.has(subjectId)) return;
+      seen.add(subjectId);
+      matches.push({ subjectId, similarity: distances[rank] });
+    });
+    return matches;
+  }
+
+  /** Binary search, valid because positions are in template-id order; -1 when absent. */
+  private positionOf(templateId: number): number {
+    let low = 0;
+    let high = this.templateIds.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const candidate = this.templateIds[middle];
+      if (candidate === templateId) return middle;
+      if (candidate < templateId) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+}
