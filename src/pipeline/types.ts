@@ -29,12 +29,19 @@ export interface QualityReport {
   score: number;
   /** each enabled component's 0–1 score, by name */
   components: Record<string, number>;
+  /** raw values behind the component scores (inter-eye pixels, degrees, …), by name */
+  measurements?: Record<string, number>;
 }
 
 export interface PadReport {
-  /** probability that the face is a presentation attack, 0–1 */
+  /** probability that the face is a presentation attack, 0–1; 0 when the check did not run (see `status`) */
   spoofScore: number;
+  /** whether the check ran; optional so results built elsewhere, e.g. test fakes, stay valid */
+  status?: StageState;
 }
+
+/** whether an optional stage runs: switched on, switched off in config, or no model for it in the bundle */
+export type StageState = 'enabled' | 'disabled' | 'not_configured';
 
 export type PipelinePurpose = 'enrol' | 'probe';
 

@@ -2,15 +2,13 @@ import { ApiError } from '../errors.ts';
 import type { Gallery } from '../gallery/gallery.ts';
 import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } from '../http/metadata.ts';
 import type { PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
+import type { ScoreMapper } from '../pipeline/score.ts';
 
 export interface FaceProcessor {
   /** recognition model that produces the templates */
   readonly modelId: string;
   process(image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult>;
 }
-
-/** Maps cosine similarity to the API's 0–1 score; monotonic, calibrated per recognition model. */
-export type ScoreMapper = (cosine: number) => number;
 
 export interface EnrolOutcome {
   subjectId: string;

@@ -5,13 +5,14 @@ import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { postJson, postMultipart, readXml, startTestServer, type TestServer } from '../helpers/test-server.ts';
 
-// Enrolled from the first image, probed with another image of the same person.
+// Enrolled from the first image, probed with another image of the same person. George_W_Bush/2.jpg is
+// avoided: it is one of the 2% of faces/ that PAD refuses at the default threshold (benchmarks/results/pad.json).
 const IDENTITIES = [
   { id: 'london_001', enrol: 'faces/london_001/1.jpg', probe: 'faces/london_001/2.jpg' },
   { id: 'london_002', enrol: 'faces/london_002/1.jpg', probe: 'faces/london_002/2.jpg' },
   { id: 'london_003', enrol: 'faces/london_003/1.jpg', probe: 'faces/london_003/2.jpg' },
   { id: 'london_004', enrol: 'faces/london_004/1.jpg', probe: 'faces/london_004/2.jpg' },
-  { id: 'George_W_Bush', enrol: 'faces/George_W_Bush/1.jpg', probe: 'faces/George_W_Bush/2.jpg' },
+  { id: 'George_W_Bush', enrol: 'faces/George_W_Bush/1.jpg', probe: 'faces/George_W_Bush/3.jpg' },
   { id: 'Colin_Powell', enrol: 'faces/Colin_Powell/1.jpg', probe: 'faces/Colin_Powell/2.jpg' },
   { id: 'Donald_Rumsfeld', enrol: 'faces/Donald_Rumsfeld/1.jpg', probe: 'faces/Donald_Rumsfeld/2.jpg' },
   { id: 'bbt_amy', enrol: 'faces/bbt_amy/1.png', probe: 'faces/bbt_amy/2.png' },

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes'] as const;
+export type ModelRole = (typeof MODEL_ROLES)[number];
+
+/** Roles the pipeline cannot run without; the others switch their stage off when absent. */
+const REQUIRED_ROLES: readonly ModelRole[] = ['detection', 'landmarks', 'recognition'];
+
+const FIX_HINT = 'run `npm run setup` to fetch the model bundle, or fix models/manifest.json';
+
+/**
+ * Cosine → API score, as knots of a piecewise-linear map. Written by `npm run calibrate`;
+ * the knot at score 0.45 (the contract's default threshold) is the calibrated operating point.
+ */
+const scoreCalibrationSchema = z
+  .object({
+    knots: z
+      .array(z.tuple([z.number().min(-1).max(1), z.number().min(0).max(1)]))
+      .min(2)
+      .refine((k) => k[0][0] === -1 && k[0][1] === 0 && k.at(-1)![0] === 1 && k.at(-1)![1] === 1, 'knots must start at [-1, 0] and end at [1, 1]')
+      .refine((k) => k.every((knot, i) => i === 0 || (knot[0] > k[i - 1][0] && knot[1] > k[i - 1][1])), 'knots must increase strictly in cosine and in score'),
+    /** how the operating point was found, for people reading the manifest */
+    operating_point: z.object({ fmr: z.number(), cosine: z.number(), score: z.number() }).passthrough().optional(),
+  })
+  .passthrough();
+
+export type ScoreCalibration = z.infer<typeof scoreCalibrationSchema>;
+
+const modelEntrySchema = z
+  .object({
+    role: z.enum(MODEL_ROLES),
+    kind: z.string().min(1),
+    file: z.string().min(1).regex(/^[^/\\]+$/, 'a file name inside the models directory'),
+    model_id: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    input_shape: z.array(z.number().int().positive()),
+    score_calibration: scoreCalibrationSchema.optional(),
+    /**
+     * recognition only: a detection whose raw embedding is shorter than this is not a face (ArcFace-style
+     * models give animals, flowers and patterns short embeddings); absent = no such check
+     */
+    min_embedding_norm: z.number().positive().optional(),
+  })
+  .passthrough();
+
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+
+const manifestSchema = z
+  .object({
+    bundle: z.string().min(1),
+    models: z.array(modelEntrySchema).min(1),
+  })
+  .passthrough()
+  .refine((m) => new Set(m.models.map((e) => e.role)).size === m.models.length, 'each role may appear only once');
+
+export interface ModelManifest {
+  bundle: string;
+  modelsDir: string;
+  /** entries by role; optional roles may be missing */
+  roles: Partial<Record<ModelRole, ModelEntry>>;
+  recognition: ModelEntry;
+  /** the recognition model's id: templates from different ids must never be compared */
+  modelId: string;
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * Reads and validates `<modelsDir>/manifest.json` and checks every model file against its sha256.
+ * Synchronous on purpose: it runs once at start, before anything is served. Throws an Error that
+ * names the file, what is wrong and how to fix it.
+ */
+export function loadModelManifest(modelsDir: string): ModelManifest {
+  const manifestPath = join(modelsDir, 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (error) {
+    throw new Error(`model manifest ${manifestPath} cannot be read: ${(error as Error).message}; ${FIX_HINT}`);
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`model manifest ${manifestPath} is invalid (${problems}); ${FIX_HINT}`);
+  }
+  const roles: Partial<Record<ModelRole, ModelEntry>> = {};
+  for (const entry of parsed.data.models) {
+    const path = join(modelsDir, entry.file);
+    if (!existsSync(path)) throw new Error(`model file ${path} (${entry.role}) is missing; ${FIX_HINT}`);
+    const actual = sha256File(path);
+    if (actual !== entry.sha256) {
+      throw new Error(`model file ${path} (${entry.role}) has sha256 ${actual}, manifest expects ${entry.sha256}; ${FIX_HINT}`);
+    }
+    roles[entry.role] = entry;
+  }
+  const missing = REQUIRED_ROLES.filter((role) => !roles[role]);
+  if (missing.length > 0) throw new Error(`model manifest ${manifestPath} has no ${missing.join(', ')} model; ${FIX_HINT}`);
+  const recognition = roles.recognition!;
+  return { bundle: parsed.data.bundle, modelsDir, roles, recognition, modelId: recognition.model_id };
+}

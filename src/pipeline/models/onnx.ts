@@ -1,0 +1,50 @@
+import ort from 'onnxruntime-node';
+
+export type InferenceSession = ort.InferenceSession;
+
+/** Session options every model gets; `intraOpThreads` comes from config `pipeline.intraOpThreads`. */
+export async function openSession(path: string, intraOpThreads: number): Promise<InferenceSession> {
+  return ort.InferenceSession.create(path, {
+    intraOpNumThreads: intraOpThreads,
+    // one model runs at a time per worker, so parallel operator scheduling would only add threads
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+}
+
+/** The single image input of a model, read from the session's own metadata (fixed N×C×H×W). */
+export interface ImageInput {
+  name: string;
+  channels: number;
+  height: number;
+  width: number;
+  shape: readonly number[];
+}
+
+export function imageInput(session: InferenceSession): ImageInput {
+  const meta = session.inputMetadata[0];
+  if (session.inputMetadata.length !== 1 || !meta?.isTensor) throw new Error('model must have exactly one tensor input');
+  const shape = meta.shape;
+  if (shape.length !== 4 || !shape.every((d): d is number => typeof d === 'number' && d > 0)) {
+    throw new Error(`model input ${meta.name} must have a fixed N×C×H×W shape, has [${shape.join(', ')}]`);
+  }
+  const [, channels, height, width] = shape;
+  return { name: meta.name, channels, height, width, shape };
+}
+
+/** Runs a single-input model; returns each output's data by name. */
+export async function runModel(session: InferenceSession, input: ImageInput, data: Float32Array): Promise<Record<string, Float32Array>> {
+  const outputs = await session.run({ [input.name]: new ort.Tensor('float32', data, input.shape as number[]) });
+  const result: Record<string, Float32Array> = {};
+  for (const [name, tensor] of Object.entries(outputs)) result[name] = tensor.data as Float32Array;
+  return result;
+}
+
+export function softmax(logits: ArrayLike<number>): number[] {
+  const values = Array.from(logits);
+  const max = Math.max(...values);
+  const exps = values.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((s, v) => s + v, 0);
+  return exps.map((v) => v / sum);
+}

@@ -1,0 +1,64 @@
+import type { Picture } from '../picture.ts';
+import type { FaceBox, FivePoints, Point, PoseAngles, RgbImage, Template } from '../types.ts';
+
+// What each manifest role must do, independent of the network behind it. A model kind is a class
+// implementing one of these; the registry maps `kind` → class, so a new bundle is a new class.
+
+export interface FaceDetector {
+  /** faces in image coordinates, best first; may extend past the image for faces cut by the frame */
+  detect(picture: Picture): Promise<FaceBox[]>;
+}
+
+export interface EyeRegion {
+  centre: Point;
+  /** corner-to-corner width, pixels */
+  width: number;
+}
+
+export interface FaceLandmarks {
+  /** every point the model gives, image coordinates */
+  points: Point[];
+  five: FivePoints;
+  /** image-left and image-right eye */
+  eyes: [EyeRegion, EyeRegion];
+}
+
+export interface LandmarkModel {
+  landmarks(picture: Picture, box: FaceBox): Promise<FaceLandmarks>;
+}
+
+export interface Embedding {
+  /** L2-normalised */
+  template: Template;
+  /** length of the network output before normalisation; ArcFace-style models give non-faces a short one */
+  norm: number;
+}
+
+export interface RecognitionModel {
+  /** the aligned crop `embed` expects: its size and where the five points must land */
+  readonly alignment: { width: number; height: number; reference: FivePoints };
+  embed(aligned: RgbImage): Promise<Embedding>;
+}
+
+export interface PadModel {
+  /** probability that the face is a presentation attack, 0–1 */
+  spoofScore(picture: Picture, box: FaceBox): Promise<number>;
+}
+
+export interface PoseModel {
+  pose(picture: Picture, box: FaceBox): Promise<PoseAngles>;
+}
+
+export interface EyeStateModel {
+  /** probability that each eye (image-left, image-right) is open */
+  eyesOpen(picture: Picture, landmarks: FaceLandmarks): Promise<[number, number]>;
+}
+
+export interface RoleModels {
+  detection: FaceDetector;
+  landmarks: LandmarkModel;
+  recognition: RecognitionModel;
+  pad: PadModel;
+  pose: PoseModel;
+  eyes: EyeStateModel;
+}

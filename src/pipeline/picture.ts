@@ -1,0 +1,153 @@
+import { affineScale, composeAffine, type Affine } from './geometry.ts';
+import type { RgbImage } from './types.ts';
+
+/**
+ * A decoded photo plus lazily built half-resolution levels (2×2 box averages). Every crop the models
+ * see (detector window, landmark crop, aligned face, PAD and pose crops) is sampled from the level whose
+ * resolution is just above the crop's, so a 1350-pixel face shrunk to 64 or 112 pixels is averaged
+ * rather than aliased, and bilinear interpolation only ever shrinks by less than 2×.
+ */
+export class Picture {
+  private readonly levels: RgbImage[];
+
+  constructor(readonly image: RgbImage) {
+    this.levels = [image];
+  }
+
+  get width(): number {
+    return this.image.width;
+  }
+
+  get height(): number {
+    return this.image.height;
+  }
+
+  /**
+   * Samples a width×height RGB raster; `toSource` maps output pixel centres to source pixel centres.
+   * Outside the photo the value is `fill` (grey level), or the nearest edge pixel when `fill` is undefined.
+   */
+  sample(toSource: Affine, width: number, height: number, fill?: number): RgbImage {
+    const wanted = Math.max(0, Math.floor(Math.log2(affineScale(toSource))));
+    const level = this.level(wanted);
+    const f = 2 ** level;
+    // level-L pixel k averages level-0 pixels f·k … f·k+f−1, so its centre is at f·k + (f−1)/2
+    const toLevel = composeAffine([1 / f, 0, -(f - 1) / (2 * f), 0, 1 / f, -(f - 1) / (2 * f)], toSource);
+    return bilinear(this.levels[level], toLevel, width, height, fill);
+  }
+
+  /** returns the deepest available level ≤ wanted, building levels on demand */
+  private level(wanted: number): number {
+    while (this.levels.length <= wanted) {
+      const last = this.levels[this.levels.length - 1];
+      if (last.width < 4 || last.height < 4) break;
+      this.levels.push(halve(last));
+    }
+    return Math.min(wanted, this.levels.length - 1);
+  }
+}
+
+function halve(src: RgbImage): RgbImage {
+  const width = src.width >> 1;
+  const height = src.height >> 1;
+  const data = new Uint8Array(width * height * 3);
+  const stride = src.width * 3;
+  const s = src.data;
+  for (let y = 0; y < height; y++) {
+    let i = 2 * y * stride;
+    let o = y * width * 3;
+    for (let x = 0; x < width; x++, i += 6) {
+      for (let c = 0; c < 3; c++) {
+        data[o++] = (s[i + c] + s[i + 3 + c] + s[i + stride + c] + s[i + stride + 3 + c] + 2) >> 2;
+      }
+    }
+  }
+  return { data, width, height };
+}
+
+function bilinear(src: RgbImage, toSource: Affine, width: number, height: number, fill: number | undefined): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  const [a, b, c, d, e, f] = toSource;
+  const sw = src.width;
+  const sh = src.height;
+  const s = src.data;
+  const outside = fill === undefined ? -1 : fill;
+  // value of channel ch at integer pixel (x, y), with the border rule applied
+  const at = (x: number, y: number, ch: number): number => {
+    if (x < 0 || y < 0 || x >= sw || y >= sh) {
+      if (outside >= 0) return outside;
+      x = Math.min(Math.max(x, 0), sw - 1);
+      y = Math.min(Math.max(y, 0), sh - 1);
+    }
+    return s[(y * sw + x) * 3 + ch];
+  };
+  let o = 0;
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < width; u++) {
+      const x = a * u + b * v + c;
+      const y = d * u + e * v + f;
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const fx = x - x0;
+      const fy = y - y0;
+      const inside = x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh;
+      for (let ch = 0; ch < 3; ch++) {
+        let p00: number, p10: number, p01: number, p11: number;
+        if (inside) {
+          const i = (y0 * sw + x0) * 3 + ch;
+          p00 = s[i];
+          p10 = s[i + 3];
+          p01 = s[i + sw * 3];
+          p11 = s[i + sw * 3 + 3];
+        } else {
+          p00 = at(x0, y0, ch);
+          p10 = at(x0 + 1, y0, ch);
+          p01 = at(x0, y0 + 1, ch);
+          p11 = at(x0 + 1, y0 + 1, ch);
+        }
+        const top = p00 + (p10 - p00) * fx;
+        const bottom = p01 + (p11 - p01) * fx;
+        out[o++] = Math.round(top + (bottom - top) * fy);
+      }
+    }
+  }
+  return { data: out, width, height };
+}
+
+/** ITU-R BT.601 luma, as OpenCV's RGB2GRAY */
+export function toGrey(image: RgbImage): Uint8Array {
+  const n = image.width * image.height;
+  const grey = new Uint8Array(n);
+  const s = image.data;
+  for (let i = 0, j = 0; i < n; i++, j += 3) grey[i] = Math.round(0.299 * s[j] + 0.587 * s[j + 1] + 0.114 * s[j + 2]);
+  return grey;
+}
+
+export interface ChannelTransform {
+  /** which source channel feeds each input plane */
+  order: 'rgb' | 'bgr';
+  /** per input plane: value = (pixel − mean) × scale */
+  mean: readonly [number, number, number];
+  scale: readonly [number, number, number];
+}
+
+/** HWC 8-bit RGB → CHW float32 network input */
+export function planarTensor(image: RgbImage, t: ChannelTransform): Float32Array {
+  const n = image.width * image.height;
+  const out = new Float32Array(3 * n);
+  const source = t.order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
+  for (let plane = 0; plane < 3; plane++) {
+    const ch = source[plane];
+    const mean = t.mean[plane];
+    const scale = t.scale[plane];
+    const base = plane * n;
+    for (let i = 0; i < n; i++) out[base + i] = (image.data[i * 3 + ch] - mean) * scale;
+  }
+  return out;
+}
+
+/** grey 8-bit → 1×H×W float32, value × scale */
+export function greyTensor(grey: Uint8Array, scale: number): Float32Array {
+  const out = new Float32Array(grey.length);
+  for (let i = 0; i < grey.length; i++) out[i] = grey[i] * scale;
+  return out;
+}

@@ -1,0 +1,15 @@
+import type { QualityComponentsConfig } from '../config.ts';
+import type { EyeStateModel } from '../models/roles.ts';
+import { rampScore, type QualityComponent } from './component.ts';
+
+/**
+ * Eyes open and visible, as the mean of the two eyes' open probabilities. The mean, not the minimum:
+ * behind spectacles the model often misreads one eye (seen on the LFW fixtures), while closed eyes or
+ * dark glasses take both to ~0.
+ */
+export function eyesComponent(config: QualityComponentsConfig['eyes'], model: EyeStateModel): QualityComponent {
+  return async ({ picture, landmarks }) => {
+    const [left, right] = await model.eyesOpen(picture, landmarks);
+    return { score: rampScore((left + right) / 2, config.openProbability), measurements: { eye_open_left: left, eye_open_right: right } };
+  };
+}

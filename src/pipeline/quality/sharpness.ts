@@ -1,0 +1,20 @@
+import type { QualityComponentsConfig } from '../config.ts';
+import { innerFace, regionStats } from './aligned-face.ts';
+import { rampScore, type QualityComponent } from './component.ts';
+
+/**
+ * Variance of the 4-neighbour Laplacian over the aligned inner face. Measured after alignment, so
+ * every face is judged at the resolution the recognition model sees, whatever the photo's size.
+ */
+export function sharpnessComponent(config: QualityComponentsConfig['sharpness']): QualityComponent {
+  return async ({ aligned }) => {
+    const region = innerFace(aligned);
+    const { grey: g, stride: w } = region;
+    const { sd } = regionStats(region, (x, y) => {
+      const i = y * w + x;
+      return g[i - 1] + g[i + 1] + g[i - w] + g[i + w] - 4 * g[i];
+    });
+    const variance = sd * sd;
+    return { score: rampScore(variance, config.laplacianVariance), measurements: { laplacian_variance: variance } };
+  };
+}

@@ -1,0 +1,27 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { ApiError } from '../../errors.ts';
+import { FacePipeline } from '../face-pipeline.ts';
+import type { JobRequest, SerializedError, WorkerData, WorkerMessage } from './protocol.ts';
+
+const port = parentPort!;
+const post = (message: WorkerMessage) => port.postMessage(message);
+const { modelsDir, config } = workerData as WorkerData;
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof ApiError) return { code: error.code, message: error.message, details: error.details };
+  return { code: 'internal_error', message: error instanceof Error ? error.message : String(error), details: {} };
+}
+
+try {
+  const pipeline = await FacePipeline.create(modelsDir, config);
+  port.on('message', async ({ id, image, purpose }: JobRequest) => {
+    try {
+      post({ type: 'result', id, result: await pipeline.process(image, purpose) });
+    } catch (error) {
+      post({ type: 'error', id, error: serialize(error) });
+    }
+  });
+  post({ type: 'ready', modelId: pipeline.modelId, health: pipeline.health(), stages: pipeline.stages() });
+} catch (error) {
+  post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+}
