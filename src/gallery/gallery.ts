@@ -37,3 +37,6 @@ export interface Gallery {
 }
 
 export const PARTITION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The contract's partition when a request names none. It always exists, empty until the first enrolment. */
+export const DEFAULT_PARTITION = 'default';

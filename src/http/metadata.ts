@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
-import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
+import { DEFAULT_PARTITION, PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
 
 export interface MatchingDefaults {
   defaultThreshold: number;
@@ -22,7 +22,7 @@ const subjectId = z
 const partition = z
   .string({ error: 'partition must be a string' })
   .regex(PARTITION_NAME_PATTERN, 'partition must be 1–64 characters of A–Z, a–z, 0–9, _ or -')
-  .default('default');
+  .default(DEFAULT_PARTITION);
 
 const threshold = (fallback: number) =>
   z.number({ error: 'threshold must be a number' }).min(0, 'threshold must be between 0 and 1').max(1, 'threshold must be between 0 and 1').default(fallback);

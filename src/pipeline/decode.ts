@@ -44,7 +44,8 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number): Promise
   let width: number | undefined;
   let height: number | undefined;
   try {
-    ({ width, height } = await sharp(bytes, options).metadata());
+    // Header only, so no pixel limit here: the size check below gives a bomb its own 413, not a decode error.
+    ({ width, height } = await sharp(bytes, { ...options, limitInputPixels: false }).metadata());
   } catch (error) {
     throw decodeFailed(format, error);
   }

@@ -1,5 +1,5 @@
 import { ApiError } from '../errors.ts';
-import type { Gallery } from '../gallery/gallery.ts';
+import { DEFAULT_PARTITION, type Gallery } from '../gallery/gallery.ts';
 import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } from '../http/metadata.ts';
 import type { PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
 import type { ScoreMapper } from '../pipeline/score.ts';
@@ -105,7 +105,7 @@ export class BiometricService {
   }
 
   private requirePartition(partition: string): void {
-    if (!this.gallery.hasPartition(partition)) throw new ApiError('unknown_partition', `partition ${partition} does not exist`);
+    if (partition !== DEFAULT_PARTITION && !this.gallery.hasPartition(partition)) throw new ApiError('unknown_partition', `partition ${partition} does not exist`);
   }
 
   private requireSubject(partition: string, subjectId: string): Template[] {
