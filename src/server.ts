@@ -1,13 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/config.ts';
-import { openGallery } from './gallery/index.ts';
+import { openGallery, type Gallery } from './gallery/index.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
 import { createScoreMapper } from './pipeline/score.ts';
 import { loadModelManifest } from './pipeline/model-manifest.ts';
 import { BiometricService } from './services/biometric.service.ts';
+import { ApiKeyRepository } from './security/api-key.repository.ts';
+import { AuthService, isAuthRequired } from './security/auth.service.ts';
+import { loadTemplateCipher } from './security/template-key.ts';
 
 export interface RunningServer {
   url: string;
@@ -18,21 +25,40 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const manifest = loadModelManifest(config.modelsDir);
-  const gallery = openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger });
+  mkdirSync(config.dataDir, { recursive: true });
+  const cipher = loadTemplateCipher(config.encryption, config.dataDir, logger);
+  // The workers load their models in their own threads while this one opens the gallery (seconds
+  // each with a large gallery), so a restart waits for the slower of the two rather than both.
+  const poolStarting = PipelinePool.start({ modelsDir: config.modelsDir, config: config.pipeline, logger });
+  let gallery: Gallery;
+  try {
+    gallery = openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
+  } catch (error) {
+    await poolStarting.then((started) => started.close(), () => undefined);
+    throw error;
+  }
   let pool: PipelinePool | undefined;
   try {
-    pool = await PipelinePool.start({ modelsDir: config.modelsDir, config: config.pipeline, logger });
+    pool = await poolStarting;
   } catch (error) {
     gallery.close();
     throw error;
   }
   const faces = pool;
-  const service = new BiometricService(gallery, faces, createScoreMapper(manifest.recognition));
+  const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
+  const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
+  const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
+  if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
+  const metrics = new Metrics(gallery);
+  const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition));
   const app = createApp({
     config,
     logger,
     gallery,
     service,
+    auth,
+    audit,
+    metrics,
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), ...faces.health() },
       stages: faces.stages(),
@@ -58,6 +84,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         server.closeIdleConnections();
       });
       gallery.close();
+      keys.close();
+      audit.close();
       await faces.close();
     })());
   return { url, server, close };

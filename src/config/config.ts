@@ -34,6 +34,27 @@ const configSchema = z
     /** milliseconds after the last gallery write before changed FAISS indexes are saved */
     indexFlushDelayMs: z.number().int().min(0).default(2000),
     pipeline: pipelineConfigSchema.default(pipelineConfigSchema.parse({})),
+    auth: z
+      .object({
+        /** unset: keys are required unless the server listens on loopback only (see src/security/auth-policy.ts) */
+        required: z.boolean({ error: 'auth.required (AUTH_REQUIRED) must be true or false' }).optional(),
+        /** GET /api/v1/health answers without a key, for load balancers and orchestrators */
+        publicHealth: z.boolean().default(true),
+      })
+      .strict()
+      .default({ publicHealth: true }),
+    encryption: z
+      .object({
+        /** base64 of 32 random bytes; wins over templateKeyFile */
+        templateKey: z
+          .string()
+          .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, 'templateKey (TEMPLATE_KEY) must be base64 of exactly 32 bytes')
+          .optional(),
+        /** file holding the base64 key; neither set: <dataDir>/template.key, generated on first start */
+        templateKeyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -51,6 +72,9 @@ const ENV_OVERRIDES: Record<string, (config: Record<string, unknown>, value: str
   LOG_LEVEL: (c, v) => (c.logLevel = v),
   PIPELINE_WORKERS: (c, v) => (c.pipeline = { ...(c.pipeline as object), workers: Number(v) }),
   INTRA_OP_THREADS: (c, v) => (c.pipeline = { ...(c.pipeline as object), intraOpThreads: Number(v) }),
+  AUTH_REQUIRED: (c, v) => (c.auth = { ...(c.auth as object), required: v === 'true' ? true : v === 'false' ? false : v }),
+  TEMPLATE_KEY: (c, v) => (c.encryption = { ...(c.encryption as object), templateKey: v }),
+  TEMPLATE_KEY_FILE: (c, v) => (c.encryption = { ...(c.encryption as object), templateKeyFile: v }),
 };
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -87,5 +111,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Reco
   }
   const config = result.data;
   const absolute = (dir: string) => (isAbsolute(dir) ? dir : resolve(PROJECT_ROOT, dir));
-  return { ...config, dataDir: absolute(config.dataDir), modelsDir: absolute(config.modelsDir) };
+  const keyFile = config.encryption.templateKeyFile;
+  return {
+    ...config,
+    dataDir: absolute(config.dataDir),
+    modelsDir: absolute(config.modelsDir),
+    encryption: { ...config.encryption, ...(keyFile === undefined ? {} : { templateKeyFile: absolute(keyFile) }) },
+  };
 }

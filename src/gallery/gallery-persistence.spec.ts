@@ -6,6 +6,7 @@ import type { Template } from '../pipeline/types.ts';
 import type { Gallery } from './gallery.ts';
 import {
   ReferenceGallery,
+  SPEC_TEMPLATE_KEY,
   WARN,
   loadedPartitions,
   openTestGallery,
@@ -180,8 +181,9 @@ describe('SIGKILL', () => {
   const child = `
     const { openGallery } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)});
     const { quietLogger } = await import(${JSON.stringify(new URL('../logger.ts', import.meta.url).pathname)});
+    const { TemplateCipher } = await import(${JSON.stringify(new URL('../security/template-cipher.ts', import.meta.url).pathname)});
     const [dataDir, count] = process.argv.slice(-2);
-    const gallery = openGallery({ dataDir, flushDelayMs: 60000, logger: quietLogger, dimension: 512 });
+    const gallery = openGallery({ dataDir, flushDelayMs: 60000, logger: quietLogger, cipher: new TemplateCipher(Buffer.from(${JSON.stringify(SPEC_TEMPLATE_KEY)}, 'base64')), dimension: 512 });
     for (let i = 0; i < Number(count); i++) {
       const template = new Float32Array(512);
       template[i % 512] = 1;

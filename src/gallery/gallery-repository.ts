@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Template } from '../pipeline/types.ts';
+import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { TemplateRecord } from './gallery.ts';
 
 // AUTOINCREMENT so a template id is never reused: FAISS positions are kept in template-id order,
@@ -28,7 +29,11 @@ const SCHEMA = `
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
   );
   CREATE INDEX IF NOT EXISTS templates_by_subject ON templates (subject_ref);
+  CREATE TABLE IF NOT EXISTS gallery_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
+
+/** Rows re-encrypted per query while migrating or rotating: bounds memory, all inside one transaction. */
+const RESEAL_BATCH = 1000;
 
 const PARTITION_TEMPLATES = `
   FROM templates t
@@ -70,14 +75,24 @@ export class GalleryRepository {
   constructor(
     path: string,
     private readonly dimension: number,
+    private cipher: TemplateCipher,
   ) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // FULL syncs the WAL on every commit: an enrol that returned survives power loss, not just a process kill.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
+    // Deleted subjects' templates and replaced ciphertext are zeroed, not left in free pages.
+    this.db.pragma('secure_delete = ON');
     this.db.exec(SCHEMA);
     this.statements = prepareStatements(this.db);
+    this.db.transaction(() => {
+      const stored = this.statements.keyId.get()?.value;
+      if (stored === undefined) this.statements.setKeyId.run(cipher.keyId);
+      else if (stored !== cipher.keyId) {
+        throw new Error(`the template key (id ${cipher.keyId}) is not the one the gallery is encrypted with (id ${stored}): set TEMPLATE_KEY or TEMPLATE_KEY_FILE to that key`);
+      }
+    })();
   }
 
   /** Inserts one template, creating partition and subject as needed, and bumps the generation. */
@@ -87,14 +102,11 @@ export class GalleryRepository {
       const partitionId = this.statements.partitionId.get(partition)!.id;
       this.statements.insertSubject.run(partitionId, subjectId);
       const subjectRef = this.statements.subjectRef.get(partitionId, subjectId)!.id;
-      const { lastInsertRowid } = this.statements.insertTemplate.run(
-        subjectRef,
-        encodeVector(record.template),
-        record.modelId,
-        record.quality,
-        record.source,
-      );
-      return { templateId: Number(lastInsertRowid), generation: this.bumpGeneration(partitionId) };
+      this.assertKeyCurrent();
+      // The row id is part of the ciphertext's AAD, so the row is created first and sealed second.
+      const templateId = Number(this.statements.insertTemplate.run(subjectRef, Buffer.alloc(0), record.modelId, record.quality, record.source).lastInsertRowid);
+      this.statements.setVector.run(this.encodeVector(record.template, { partition, subjectId, templateId }), templateId);
+      return { templateId, generation: this.bumpGeneration(partitionId) };
     })();
   }
 
@@ -113,7 +125,9 @@ export class GalleryRepository {
   }
 
   subjectTemplates(partition: string, subjectId: string): Template[] {
-    return this.statements.subjectVectors.all(partition, subjectId).map((row) => this.decodeVector(row.vector));
+    return this.statements.subjectVectors
+      .all(partition, subjectId)
+      .map((row) => this.decodeVector(row.vector, { partition, subjectId, templateId: row.templateId }));
   }
 
   hasPartition(partition: string): boolean {
@@ -144,25 +158,89 @@ export class GalleryRepository {
   /** Partition templates in template-id order, with vectors, one at a time: for rebuilding an index. */
   *indexedTemplates(partition: string): Generator<IndexedTemplate> {
     for (const row of this.statements.indexedTemplates.iterate(partition)) {
-      yield { templateId: row.templateId, subjectId: row.subjectId, vector: this.decodeVector(row.vector) };
+      yield { templateId: row.templateId, subjectId: row.subjectId, vector: this.decodeVector(row.vector, { partition, ...row }) };
     }
+  }
+
+  /** Seals templates stored before encryption existed; returns how many. */
+  encryptPlaintextTemplates(): number {
+    const plaintextBytes = this.dimension * Float32Array.BYTES_PER_ELEMENT;
+    // Runs at every start: SQLite checks blob lengths without handing a million blobs to JavaScript.
+    if (!this.statements.hasBlobOfLength.get(plaintextBytes)!.found) return 0;
+    return this.reseal(this.cipher, (row) => (row.vector.byteLength === plaintextBytes ? row.vector : undefined));
+  }
+
+  /**
+   * Re-encrypts every template under `next` in one transaction and records its key id; the caller
+   * stores the new key. A process still holding the old key can no longer insert (assertKeyCurrent).
+   */
+  rotateTemplateKey(next: TemplateCipher): number {
+    const resealed = this.reseal(next, (row) => this.cipher.open(row.vector, templateContext(row)), () => this.statements.setKeyId.run(next.keyId));
+    this.cipher = next;
+    return resealed;
   }
 
   close(): void {
     this.db.close();
   }
 
+  private reseal(target: TemplateCipher, plaintextOf: (row: StoredTemplate) => Buffer | undefined, inTransaction?: () => void): number {
+    const resealed = this.db.transaction(() => {
+      let count = 0;
+      for (let after = 0, rows = this.statements.storedTemplates.all(after, RESEAL_BATCH); rows.length > 0; rows = this.statements.storedTemplates.all(after, RESEAL_BATCH)) {
+        for (const row of rows) {
+          const plaintext = plaintextOf(row);
+          if (plaintext) {
+            this.statements.setVector.run(target.seal(plaintext, templateContext(row)), row.templateId);
+            count++;
+          }
+        }
+        after = rows.at(-1)!.templateId;
+      }
+      inTransaction?.();
+      return count;
+    })();
+    // Old page images stay in the WAL until it is reset; truncating it leaves only the new ciphertext.
+    if (resealed > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return resealed;
+  }
+
+  private assertKeyCurrent(): void {
+    const stored = this.statements.keyId.get()?.value;
+    if (stored !== this.cipher.keyId) throw new Error(`the gallery was re-encrypted under template key ${stored}; restart with that key`);
+  }
+
   private bumpGeneration(partitionId: number): number {
     return this.statements.bumpGeneration.get(partitionId)!.generation;
   }
 
-  private decodeVector(blob: Buffer): Template {
-    if (blob.byteLength !== this.dimension * Float32Array.BYTES_PER_ELEMENT) {
-      throw new Error(`stored template has ${blob.byteLength} bytes, expected ${this.dimension} float32 values`);
+  private encodeVector(vector: Template, where: TemplateLocation): Buffer {
+    return this.cipher.seal(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), templateContext(where));
+  }
+
+  private decodeVector(blob: Buffer, where: TemplateLocation): Template {
+    const plaintext = this.cipher.open(blob, templateContext(where));
+    if (plaintext.byteLength !== this.dimension * Float32Array.BYTES_PER_ELEMENT) {
+      throw new Error(`stored template has ${plaintext.byteLength} bytes, expected ${this.dimension} float32 values`);
     }
     // Copy into a fresh buffer: a Buffer's byteOffset need not be float-aligned.
-    return new Float32Array(Uint8Array.from(blob).buffer);
+    return new Float32Array(Uint8Array.from(plaintext).buffer);
   }
+}
+
+/** What a template ciphertext is bound to: moving it to another row, subject or partition breaks it. */
+interface TemplateLocation {
+  partition: string;
+  subjectId: string;
+  templateId: number;
+}
+
+interface StoredTemplate extends TemplateLocation {
+  vector: Buffer;
+}
+
+function templateContext({ partition, subjectId, templateId }: TemplateLocation): string {
+  return JSON.stringify(['faceserver-template/1', partition, subjectId, templateId]);
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
@@ -183,13 +261,24 @@ function prepareStatements(db: Database.Database) {
     insertTemplate: db.prepare<[number, Buffer, string, number, string]>(
       'INSERT INTO templates (subject_ref, vector, model_id, quality, source) VALUES (?, ?, ?, ?, ?)',
     ),
+    setVector: db.prepare<[Buffer, number]>('UPDATE templates SET vector = ? WHERE id = ?'),
+    keyId: db.prepare<[], { value: string }>("SELECT value FROM gallery_meta WHERE name = 'template_key_id'"),
+    hasBlobOfLength: db.prepare<[number], { found: number }>('SELECT EXISTS (SELECT 1 FROM templates WHERE length(vector) = ?) AS found'),
+    setKeyId: db.prepare<[string]>(
+      "INSERT INTO gallery_meta (name, value) VALUES ('template_key_id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    ),
+    storedTemplates: db.prepare<[number, number], StoredTemplate>(`
+      SELECT t.id AS templateId, p.name AS partition, s.subject_id AS subjectId, t.vector FROM templates t
+      JOIN subjects s ON s.id = t.subject_ref
+      JOIN partitions p ON p.id = s.partition_id
+      WHERE t.id > ? ORDER BY t.id LIMIT ?`),
     subjectTemplateIds: db.prepare<[number], { id: number }>(
       'SELECT id FROM templates WHERE subject_ref = ? ORDER BY id',
     ),
     deleteTemplates: db.prepare<[number]>('DELETE FROM templates WHERE subject_ref = ?'),
     deleteSubject: db.prepare<[number]>('DELETE FROM subjects WHERE id = ?'),
-    subjectVectors: db.prepare<[string, string], { vector: Buffer }>(`
-      SELECT t.vector FROM templates t
+    subjectVectors: db.prepare<[string, string], { templateId: number; vector: Buffer }>(`
+      SELECT t.id AS templateId, t.vector FROM templates t
       JOIN subjects s ON s.id = t.subject_ref
       JOIN partitions p ON p.id = s.partition_id
       WHERE p.name = ? AND s.subject_id = ?
@@ -212,8 +301,4 @@ function prepareStatements(db: Database.Database) {
       `SELECT t.id AS templateId, s.subject_id AS subjectId, t.vector ${PARTITION_TEMPLATES} ORDER BY t.id`,
     ),
   };
-}
-
-function encodeVector(vector: Template): Buffer {
-  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }

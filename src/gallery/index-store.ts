@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { TemplateRef } from './gallery-repository.ts';
 import { assertPartitionName } from './identifiers.ts';
 import { PartitionIndex } from './partition-index.ts';
+import { withScratchFile } from './scratch-file.ts';
 
-const SIDECAR_FORMAT = 'faceserver-partition-index/1';
+// /2: the index file is sealed with the template key; /1 files (plaintext) are rebuilt.
+const SIDECAR_FORMAT = 'faceserver-partition-index/2';
 
 /** What a saved index reflects and how to recognise its file. Written after the index file. */
 const sidecarSchema = z.object({
@@ -17,6 +20,7 @@ const sidecarSchema = z.object({
   count: z.number().int(),
   /** sha256 of the template ids by position, joined by ",": proves the id-order mapping still holds */
   templateIdsSha256: z.string(),
+  /** size and sha256 of the sealed file as it is on disk */
   indexBytes: z.number().int(),
   indexSha256: z.string(),
 });
@@ -33,6 +37,7 @@ export class IndexStore {
   constructor(
     private readonly directory: string,
     private readonly dimension: number,
+    private readonly cipher: TemplateCipher,
   ) {}
 
   /**
@@ -43,7 +48,12 @@ export class IndexStore {
     const paths = this.pathsOf(partition);
     mkdirSync(this.directory, { recursive: true });
     const indexTmp = `${paths.index}.tmp`;
-    index.write(indexTmp);
+    const plaintext = withScratchFile(index.size * this.dimension * Float32Array.BYTES_PER_ELEMENT, (scratch) => {
+      index.write(scratch);
+      return readFileSync(scratch);
+    });
+    const sealed = this.cipher.seal(plaintext, indexContext(partition, generation));
+    writeFileSync(indexTmp, sealed);
     syncFile(indexTmp);
     const sidecar: Sidecar = {
       format: SIDECAR_FORMAT,
@@ -51,8 +61,8 @@ export class IndexStore {
       dimension: this.dimension,
       count: index.size,
       templateIdsSha256: digestTemplateIds(index.templateIdsInOrder),
-      indexBytes: statSync(indexTmp).size,
-      indexSha256: sha256OfFile(indexTmp),
+      indexBytes: sealed.length,
+      indexSha256: createHash('sha256').update(sealed).digest('hex'),
     };
     renameSync(indexTmp, paths.index);
     const sidecarTmp = `${paths.sidecar}.tmp`;
@@ -66,7 +76,7 @@ export class IndexStore {
   load(partition: string, generation: number, refs: readonly TemplateRef[]): LoadOutcome {
     const paths = this.pathsOf(partition);
     try {
-      return { index: this.readVerified(paths, generation, refs) };
+      return { index: this.readVerified(partition, paths, generation, refs) };
     } catch (error) {
       // A rejected sidecar must not match some later state of the partition by coincidence.
       rmSync(paths.sidecar, { force: true });
@@ -83,7 +93,7 @@ export class IndexStore {
     }
   }
 
-  private readVerified(paths: PartitionPaths, generation: number, refs: readonly TemplateRef[]): PartitionIndex {
+  private readVerified(partition: string, paths: PartitionPaths, generation: number, refs: readonly TemplateRef[]): PartitionIndex {
     if (!existsSync(paths.sidecar)) throw new Error('no saved index');
     const sidecar = readSidecar(paths.sidecar);
     if (sidecar.generation !== generation) {
@@ -97,9 +107,14 @@ export class IndexStore {
     if (!existsSync(paths.index)) throw new Error('index file missing');
     const bytes = statSync(paths.index).size;
     if (bytes !== sidecar.indexBytes) throw new Error(`index file has ${bytes} bytes, expected ${sidecar.indexBytes}`);
+    const sealed = readFileSync(paths.index);
     // Checked before FAISS sees the file: a corrupt header can make it allocate without bound.
-    if (sha256OfFile(paths.index) !== sidecar.indexSha256) throw new Error('index file checksum mismatch');
-    return PartitionIndex.read(paths.index, this.dimension, refs);
+    if (createHash('sha256').update(sealed).digest('hex') !== sidecar.indexSha256) throw new Error('index file checksum mismatch');
+    const plaintext = this.cipher.open(sealed, indexContext(partition, generation));
+    return withScratchFile(plaintext.length, (scratch) => {
+      writeFileSync(scratch, plaintext, { mode: 0o600 });
+      return PartitionIndex.read(scratch, this.dimension, refs);
+    });
   }
 
   private pathsOf(partition: string): PartitionPaths {
@@ -125,16 +140,9 @@ function digestTemplateIds(templateIds: readonly number[]): string {
   return createHash('sha256').update(templateIds.join(',')).digest('hex');
 }
 
-function sha256OfFile(path: string): string {
-  const hash = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) hash.update(chunk.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+/** A sealed index names its partition and generation: a file copied from elsewhere does not open. */
+function indexContext(partition: string, generation: number): string {
+  return JSON.stringify(['faceserver-index/1', partition, generation]);
 }
 
 /** fsync a file or directory: a rename is only durable once the directory is synced. */

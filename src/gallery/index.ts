@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.ts';
+import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { Gallery } from './gallery.ts';
 import { GalleryRepository } from './gallery-repository.ts';
 import { IndexStore } from './index-store.ts';
@@ -14,6 +15,8 @@ export interface GalleryOptions {
   /** how long after a write changed indexes are saved */
   flushDelayMs: number;
   logger: Logger;
+  /** seals templates in SQLite and the saved index files */
+  cipher: TemplateCipher;
   /** template length; 512 unless a test says otherwise */
   dimension?: number;
 }
@@ -22,11 +25,13 @@ export interface GalleryOptions {
  * Opens `<dataDir>/gallery.sqlite` and loads or rebuilds each partition's index from
  * `<dataDir>/indexes/`. Call close() on shutdown: it saves changed indexes and closes SQLite.
  */
-export function openGallery({ dataDir, flushDelayMs, logger, dimension = 512 }: GalleryOptions): Gallery {
+export function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = 512 }: GalleryOptions): Gallery {
   mkdirSync(dataDir, { recursive: true });
-  const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension);
+  const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, cipher);
   try {
-    return new SqliteFaissGallery(repository, new IndexStore(join(dataDir, 'indexes'), dimension), {
+    const encrypted = repository.encryptPlaintextTemplates();
+    if (encrypted > 0) logger.warn({ templates: encrypted }, 'encrypted templates stored before encryption at rest existed');
+    return new SqliteFaissGallery(repository, new IndexStore(join(dataDir, 'indexes'), dimension, cipher), {
       dimension,
       flushDelayMs,
       logger,
@@ -35,4 +40,22 @@ export function openGallery({ dataDir, flushDelayMs, logger, dimension = 512 }: 
     repository.close();
     throw error;
   }
+}
+
+/**
+ * Re-encrypts every template under `next` in one SQLite transaction, then reopens the gallery with
+ * it: the saved indexes no longer open, so they are rebuilt and saved sealed under the new key.
+ * The server must be stopped: it would keep sealing under the old key (its inserts are refused).
+ */
+export function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flushDelayMs'> & { current: TemplateCipher; next: TemplateCipher }): number {
+  const { dataDir, current, next, logger, dimension = 512 } = options;
+  const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, current);
+  let rotated: number;
+  try {
+    rotated = repository.rotateTemplateKey(next);
+  } finally {
+    repository.close();
+  }
+  openGallery({ dataDir, flushDelayMs: 0, logger, cipher: next, dimension }).close();
+  return rotated;
 }

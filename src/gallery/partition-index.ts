@@ -1,10 +1,31 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import faiss, { type IndexFlatIP, type SearchResult } from 'faiss-node';
 import type { Template } from '../pipeline/types.ts';
 import type { SubjectMatch } from './gallery.ts';
 import type { IndexedTemplate, TemplateRef } from './gallery-repository.ts';
+import { withScratchFile } from './scratch-file.ts';
 
-/** Templates per FAISS add() while rebuilding: bounds the temporary number[] that faiss-node needs. */
+/** Templates per file write while rebuilding. */
 const BUILD_BATCH_SIZE = 1024;
+
+/**
+ * FAISS's serialised IndexFlatIP: fourcc "IxFI", d (int32), ntotal (int64), two unused int64,
+ * is_trained (uint8), metric (int32), then the vectors as a length-prefixed float array.
+ */
+const FLAT_HEADER_BYTES = 45;
+
+function flatIndexHeader(dimension: number, count: number): Buffer {
+  const header = Buffer.alloc(FLAT_HEADER_BYTES);
+  header.write('IxFI', 0, 'latin1');
+  header.writeInt32LE(dimension, 4);
+  header.writeBigInt64LE(BigInt(count), 8);
+  header.writeBigInt64LE(1n << 20n, 16);
+  header.writeBigInt64LE(1n << 20n, 24);
+  header.writeUInt8(1, 32);
+  header.writeInt32LE(0, 33); // METRIC_INNER_PRODUCT
+  header.writeBigInt64LE(BigInt(count * dimension), 37);
+  return header;
+}
 
 /** How much the template candidate list grows per search round, relative to the subjects wanted. */
 const CANDIDATE_GROWTH = 4;
@@ -28,19 +49,43 @@ export class PartitionIndex {
     return new PartitionIndex(new faiss.IndexFlatIP(dimension), [], []);
   }
 
-  /** `templates` must come in ascending template-id order. */
-  static build(dimension: number, templates: Iterable<IndexedTemplate>): PartitionIndex {
-    const index = PartitionIndex.empty(dimension);
-    let batch: IndexedTemplate[] = [];
-    for (const template of templates) {
-      batch.push(template);
-      if (batch.length === BUILD_BATCH_SIZE) {
-        index.add(batch);
-        batch = [];
+  /**
+   * `templates` must come in ascending template-id order; `expectedCount` sizes the scratch file.
+   * faiss-node's add() converts a number[] element by element (about 10 s per 100k templates), so a
+   * rebuild streams the vectors into a serialised flat index instead and has FAISS read that file.
+   */
+  static build(dimension: number, templates: Iterable<IndexedTemplate>, expectedCount: number): PartitionIndex {
+    const vectorBytes = dimension * Float32Array.BYTES_PER_ELEMENT;
+    return withScratchFile(FLAT_HEADER_BYTES + expectedCount * vectorBytes, (path) => {
+      const templateIds: number[] = [];
+      const subjectIds: string[] = [];
+      const fd = openSync(path, 'w', 0o600);
+      try {
+        const batch = Buffer.alloc(BUILD_BATCH_SIZE * vectorBytes);
+        let filled = 0;
+        let offset = FLAT_HEADER_BYTES;
+        const writeBatch = () => {
+          offset += writeSync(fd, batch, 0, filled, offset);
+          filled = 0;
+        };
+        for (const { templateId, subjectId, vector } of templates) {
+          const previousId = templateIds.at(-1) ?? 0;
+          if (templateId <= previousId) throw new Error(`template ${templateId} added after ${previousId}: positions must follow id order`);
+          if (vector.length !== dimension) throw new Error(`template ${templateId} has ${vector.length} values, expected ${dimension}`);
+          batch.set(new Uint8Array(vector.buffer, vector.byteOffset, vectorBytes), filled);
+          filled += vectorBytes;
+          templateIds.push(templateId);
+          subjectIds.push(subjectId);
+          if (filled === batch.length) writeBatch();
+        }
+        writeBatch();
+        // The count is known only now; the header goes in front of the vectors last.
+        writeSync(fd, flatIndexHeader(dimension, templateIds.length), 0, FLAT_HEADER_BYTES, 0);
+      } finally {
+        closeSync(fd);
       }
-    }
-    index.add(batch);
-    return index;
+      return new PartitionIndex(faiss.IndexFlatIP.read(path), templateIds, subjectIds);
+    });
   }
 
   /** Reads a saved index; `refs` name the templates at its positions, in order. */

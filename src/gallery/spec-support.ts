@@ -6,10 +6,15 @@ import { pino } from 'pino';
 import { expect } from 'vitest';
 import type { Logger } from '../logger.ts';
 import type { Template } from '../pipeline/types.ts';
+import { TemplateCipher } from '../security/template-cipher.ts';
 import type { Gallery, SubjectMatch } from './gallery.ts';
 import { openGallery } from './index.ts';
 
 export const DIMENSION = 512;
+
+/** A fixed key, so a child process or a second open reads what the first wrote. */
+export const SPEC_TEMPLATE_KEY = Buffer.alloc(32, 0x5a).toString('base64');
+export const specCipher = () => new TemplateCipher(Buffer.from(SPEC_TEMPLATE_KEY, 'base64'));
 
 /** float32 inner products from FAISS (BLAS) and from float64 JS sums differ in the last bits */
 const SIMILARITY_TOLERANCE = 1e-5;
@@ -141,7 +146,7 @@ export function filesUnder(directory: string): string[] {
 
 /** Flushes only on close() unless a test says otherwise. */
 export function openTestGallery(dataDir: string, logger: Logger, flushDelayMs = 60_000): Gallery {
-  return openGallery({ dataDir, flushDelayMs, logger, dimension: DIMENSION });
+  return openGallery({ dataDir, flushDelayMs, logger, cipher: specCipher(), dimension: DIMENSION });
 }
 
 export interface Population {

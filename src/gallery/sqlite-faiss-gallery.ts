@@ -129,7 +129,7 @@ export class SqliteFaissGallery implements Gallery {
   private loadIndexes(): void {
     const states = this.repository.partitionStates();
     this.store.removeStrayFiles(new Set(states.map((state) => state.name)));
-    for (const { name, generation } of states) {
+    for (const { name, generation, templateCount } of states) {
       const loaded = this.store.load(name, generation, this.repository.templateRefs(name));
       if ('index' in loaded) {
         this.indexes.set(name, { index: loaded.index, generation });
@@ -137,7 +137,7 @@ export class SqliteFaissGallery implements Gallery {
         continue;
       }
       this.options.logger.warn({ partition: name, reason: loaded.reason }, 'rebuilt FAISS index from SQLite');
-      const index = PartitionIndex.build(this.options.dimension, this.repository.indexedTemplates(name));
+      const index = PartitionIndex.build(this.options.dimension, this.repository.indexedTemplates(name), templateCount);
       this.indexes.set(name, { index, generation });
       // Save the rebuilt index so the next start loads it.
       this.markChanged(name, generation);

@@ -1,11 +1,17 @@
 import Koa from 'koa';
+import { auditTrail } from '../audit/audit.middleware.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/config.ts';
 import type { Gallery } from '../gallery/gallery.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
+import type { AuthService } from '../security/auth.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
 import { BIOMETRIC_PATHS, biometricRouter } from './biometric.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
+import { OPENAPI_PATH, openApiDocument, openApiRouter } from './openapi.ts';
 import { utilityRouter, type HealthReport } from './utility.controller.ts';
 
 export interface AppDependencies {
@@ -14,17 +20,40 @@ export interface AppDependencies {
   gallery: Gallery;
   service: BiometricService;
   health: () => HealthReport;
+  auth: AuthService;
+  audit: AuditLog;
+  metrics: Metrics;
 }
 
-export function createApp({ config, logger, gallery, service, health }: AppDependencies): Koa {
+/** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
+function routeAccess(config: Config): Record<string, RouteAccess> {
+  return {
+    '/api/v1/enrol': 'enrol',
+    '/api/v1/search': 'search',
+    '/api/v1/verify': 'verify',
+    '/api/v1/delete': 'delete',
+    '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
+    [OPENAPI_PATH]: 'public',
+  };
+}
+
+export function createApp({ config, logger, gallery, service, health, auth, audit, metrics }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
-  const routers = [biometricRouter(service, metadataSchemas(config.matching), config.limits), utilityRouter(gallery, health)];
+  const routers = [
+    biometricRouter(service, metadataSchemas(config.matching), config.limits),
+    utilityRouter(gallery, health),
+    openApiRouter(openApiDocument(config)),
+    metrics.router(),
+  ];
   app.use(requestContext(logger));
   app.use(errorResponses(BIOMETRIC_PATHS));
+  app.use(metrics.middleware(routers));
   app.use(notFound(routers));
   app.use(requestTimeout(config.limits.requestTimeoutMs));
+  app.use(auditTrail(audit));
+  app.use(authentication(auth, routers, routeAccess(config)));
   for (const router of routers) app.use(router.routes());
   return app;
 }

@@ -39,6 +39,12 @@ function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: string |
   return { image: images[0], metadata: metadataParts[0] };
 }
 
+/** Hands the parsed partition to the key's scope check (and the audit record) before any work starts. */
+function authorized<M extends { partition: string; subject_id?: string }>(ctx: Context, metadata: M): M {
+  ctx.state.operation!.target(metadata.partition, metadata.subject_id);
+  return metadata;
+}
+
 function sendXml(ctx: Context, root: string, body: XmlObject): void {
   ctx.type = 'application/xml';
   ctx.body = toXml(root, body);
@@ -50,7 +56,9 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
 
   router.post('/search', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
-    const outcome = await service.search(image, parseMetadata(schemas.search, metadata));
+    const outcome = await service.search(image, authorized(ctx, parseMetadata(schemas.search, metadata)));
+    const best = outcome.candidates[0];
+    ctx.state.operation!.record({ subjectId: best?.subjectId, score: best?.score, quality: outcome.qualityScore });
     sendXml(ctx, 'SearchResponse', {
       status: 'OK',
       candidates: { candidate: outcome.candidates.map((c) => ({ subject_id: c.subjectId, score: formatScore(c.score), rank: c.rank })) },
@@ -61,7 +69,8 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
 
   router.post('/verify', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
-    const outcome = await service.verify(image, parseMetadata(schemas.verify, metadata));
+    const outcome = await service.verify(image, authorized(ctx, parseMetadata(schemas.verify, metadata)));
+    ctx.state.operation!.record({ score: outcome.score, quality: outcome.qualityScore });
     sendXml(ctx, 'VerifyResponse', {
       status: 'OK',
       match: outcome.match,
@@ -74,7 +83,8 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
 
   router.post('/enrol', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
-    const outcome = await service.enrol(image, parseMetadata(schemas.enrol, metadata));
+    const outcome = await service.enrol(image, authorized(ctx, parseMetadata(schemas.enrol, metadata)));
+    ctx.state.operation!.record({ quality: outcome.qualityScore });
     sendXml(ctx, 'EnrolResponse', {
       status: 'OK',
       subject_id: outcome.subjectId,
@@ -84,7 +94,7 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
   });
 
   router.post('/delete', requireContentType('application/json', 'a JSON object with subject_id and partition'), bodyParser(limits), (ctx) => {
-    const outcome = service.delete(parseMetadata(schemas.delete, ctx.request.body));
+    const outcome = service.delete(authorized(ctx, parseMetadata(schemas.delete, ctx.request.body)));
     sendXml(ctx, 'DeleteResponse', { status: 'OK', subject_id: outcome.subjectId });
   });
 

@@ -30,8 +30,9 @@ function toApiError(error: unknown, limits: BodyLimits): ApiError {
   if (e.type === 'entity.too.large' || e.status === 413) {
     return new ApiError('payload_too_large', `JSON body exceeds ${limits.maxJsonBytes} bytes`);
   }
-  if (e.type === 'entity.parse.failed' || e.type === 'entity.verify.failed') {
-    return new ApiError('invalid_metadata', 'request body is not valid JSON');
+  // co-body reports unparsable JSON as a plain SyntaxError (with status 400), not a typed error.
+  if (error instanceof SyntaxError || e.type === 'entity.parse.failed' || e.type === 'entity.verify.failed') {
+    return new ApiError('invalid_metadata', 'request body is not a JSON object');
   }
   return new ApiError('bad_request', `malformed request body: ${e.message ?? 'unreadable'}`);
 }
@@ -57,7 +58,8 @@ export function bodyParser(limits: BodyLimits): Middleware {
     urlencoded: false,
     text: false,
     jsonLimit: limits.maxJsonBytes,
-    jsonStrict: false,
+    // Strict: a JSON string body would otherwise reach parseMetadata as text and be decoded twice.
+    jsonStrict: true,
     formidable: {
       maxFileSize: limits.maxImageBytes,
       maxTotalFileSize: limits.maxImageBytes,

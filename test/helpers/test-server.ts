@@ -5,6 +5,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { quietLogger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { contract } from './contract.ts';
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -72,5 +73,8 @@ export async function readXml(response: Response): Promise<XmlReply> {
       if (!match[3]) depth++;
     }
   }
-  return { status: response.status, root, elements, body: parsed[root] ?? {} };
+  const body = parsed[root] ?? {};
+  // Every XML answer a test reads is also checked against the OpenAPI document.
+  if (response.url) contract().check(new URL(response.url).pathname, response.status, 'application/xml', body);
+  return { status: response.status, root, elements, body };
 }

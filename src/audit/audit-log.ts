@@ -1,0 +1,74 @@
+import Database from 'better-sqlite3';
+
+// Append-only by trigger: the server and tools can only add rows. (Anyone who can write the file
+// can still drop the table; the triggers stop mistakes and code paths, not an attacker on the host.)
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS audit_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    key_id TEXT,
+    operation TEXT NOT NULL,
+    partition TEXT,
+    subject_id TEXT,
+    status INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    score REAL,
+    quality REAL
+  );
+  CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at);
+  CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+`;
+
+/** One biometric operation. Never the image or the template: ids, outcome and numbers only. */
+export interface AuditEvent {
+  /** ISO 8601, UTC */
+  at: string;
+  request_id: string;
+  key_id: string | null;
+  operation: string;
+  partition: string | null;
+  subject_id: string | null;
+  status: number;
+  /** "ok" or the error code */
+  code: string;
+  score: number | null;
+  quality: number | null;
+}
+
+/** `<dataDir>/audit.sqlite`, apart from the gallery: exported and retained on its own schedule. */
+export class AuditLog {
+  private readonly db: Database.Database;
+  private readonly insert;
+  private readonly range;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // An operation that returned is on record even after a power loss.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.insert = this.db.prepare<[AuditEvent]>(`
+      INSERT INTO audit_events (at, request_id, key_id, operation, partition, subject_id, status, code, score, quality)
+      VALUES (@at, @request_id, @key_id, @operation, @partition, @subject_id, @status, @code, @score, @quality)`);
+    this.range = this.db.prepare<[string, string], AuditEvent>(`
+      SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality
+      FROM audit_events WHERE at >= ? AND at < ? ORDER BY seq`);
+  }
+
+  append(event: AuditEvent): void {
+    this.insert.run(event);
+  }
+
+  /** Events with `from <= at < to` (ISO 8601 strings compare in time order), oldest first. */
+  between(from: string, to: string): IterableIterator<AuditEvent> {
+    return this.range.iterate(from, to);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

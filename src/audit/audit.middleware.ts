@@ -1,0 +1,39 @@
+import type { Middleware } from 'koa';
+import { ApiError } from '../errors.ts';
+import type { Operation } from '../security/auth.service.ts';
+import type { AuditLog } from './audit-log.ts';
+
+const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'delete']);
+
+/**
+ * Records every biometric request once it has finished, refused ones included: runs outside
+ * authentication (so 401 and 403 are on record) and inside the request timeout (so an enrolment
+ * that completes after the client was told 503 is recorded as what it did).
+ */
+export function auditTrail(log: AuditLog): Middleware {
+  return async (ctx, next) => {
+    let failure: ApiError | undefined;
+    try {
+      await next();
+    } catch (error) {
+      failure = error instanceof ApiError ? error : new ApiError('internal_error', 'internal error');
+      throw error;
+    } finally {
+      const scope = ctx.state.operation;
+      if (scope && AUDITED.has(scope.operation)) {
+        log.append({
+          at: new Date().toISOString(),
+          request_id: ctx.state.requestId,
+          key_id: scope.keyId,
+          operation: scope.operation,
+          partition: scope.partition ?? null,
+          subject_id: scope.subjectId ?? null,
+          status: failure?.status ?? ctx.status,
+          code: failure?.code ?? 'ok',
+          score: scope.score ?? null,
+          quality: scope.quality ?? null,
+        });
+      }
+    }
+  };
+}

@@ -1,0 +1,36 @@
+// npm run audit -- export [--from 2026-01-01] [--to 2026-12-31]   → JSON lines on stdout
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuditLog } from '../audit/audit-log.ts';
+import { loadConfig } from '../config/config.ts';
+import { runCli, UsageError } from './run.ts';
+
+const USAGE = `usage: npm run audit -- export [--from DATE|TIME] [--to DATE|TIME]
+  dates are UTC; a date alone in --to includes that whole day`;
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** An ISO instant; `--to 2026-12-31` means up to the end of that day. */
+function bound(value: string | undefined, fallback: string, endOfDay: boolean): string {
+  if (value === undefined) return fallback;
+  const time = new Date(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`not a date or time: ${value}`);
+  if (endOfDay && DATE_ONLY.test(value)) time.setUTCDate(time.getUTCDate() + 1);
+  return time.toISOString();
+}
+
+await runCli(USAGE, (args) => {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' } } });
+  if (positionals.length !== 1 || positionals[0] !== 'export') throw new UsageError('the only command is "export"');
+  const from = bound(values.from, '0000-01-01T00:00:00.000Z', false);
+  const to = bound(values.to, '9999-12-31T23:59:59.999Z', true);
+  const path = join(loadConfig().dataDir, 'audit.sqlite');
+  if (!existsSync(path)) throw new Error(`no audit log at ${path}`);
+  const log = new AuditLog(path);
+  try {
+    for (const event of log.between(from, to)) process.stdout.write(`${JSON.stringify(event)}\n`);
+  } finally {
+    log.close();
+  }
+});

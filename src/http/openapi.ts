@@ -1,0 +1,246 @@
+import Router from '@koa/router';
+import type { Config } from '../config/config.ts';
+import { ERROR_STATUS, type ErrorCode } from '../errors.ts';
+import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
+import { METRICS_PATH } from '../metrics/metrics.ts';
+import { OPERATIONS } from '../security/auth.service.ts';
+import { MAX_SUBJECT_ID_LENGTH } from './metadata.ts';
+
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** Which error codes each kind of endpoint can answer, grouped by status for the document. */
+const MULTIPART_ERRORS: ErrorCode[] = [
+  'bad_request', 'invalid_metadata', 'missing_image', 'image_decode_failed', 'unsupported_image_format', 'no_face_detected',
+  'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'payload_too_large', 'unsupported_media_type',
+  'quality_too_low', 'presentation_attack_detected', 'service_unavailable', 'request_timeout', 'internal_error',
+];
+const DELETE_ERRORS: ErrorCode[] = ['bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error'];
+const UTILITY_ERRORS: ErrorCode[] = ['unauthorized', 'forbidden', 'service_unavailable', 'request_timeout', 'internal_error'];
+const ANY_ROUTE_ERRORS: ErrorCode[] = ['not_found', 'method_not_allowed'];
+
+function errorResponses(codes: ErrorCode[], mediaType: 'application/xml' | 'application/json') {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...codes, ...ANY_ROUTE_ERRORS]) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  const schema = ref(mediaType === 'application/xml' ? 'ErrorResponse' : 'ErrorJson');
+  return Object.fromEntries(
+    [...byStatus].map(([status, statusCodes]) => [String(status), { description: `error: ${statusCodes.map((code) => `\`${code}\``).join(', ')}`, content: { [mediaType]: { schema } } }]),
+  );
+}
+
+function multipartRequest(metadataSchema: string, metadataRequired: boolean) {
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object',
+          required: metadataRequired ? ['image', 'metadata'] : ['image'],
+          additionalProperties: false,
+          properties: {
+            image: { type: 'string', contentMediaType: 'application/octet-stream', description: 'exactly one file part: JPEG, PNG, WebP or JPEG 2000' },
+            metadata: { ...ref(metadataSchema), description: 'a JSON object as a text (or file) part; at most one' },
+          },
+        },
+        encoding: { image: { contentType: 'image/jpeg, image/png, image/webp, image/jp2, application/octet-stream' }, metadata: { contentType: 'application/json, text/plain' } },
+      },
+    },
+  };
+}
+
+function biometricOperation(operation: string, summary: string, request: object, responseSchema: string, errors: ErrorCode[]) {
+  return {
+    post: {
+      operationId: operation,
+      summary,
+      description: `Needs an API key with the \`${operation}\` scope and the request's partition, unless the server runs without keys.`,
+      tags: ['biometric'],
+      requestBody: request,
+      responses: { '200': { description: 'done', content: { 'application/xml': { schema: ref(responseSchema) } } }, ...errorResponses(errors, 'application/xml') },
+    },
+  };
+}
+
+function utilityOperation(operationId: string, summary: string, responseSchema: string, extra: Record<string, object> = {}, security?: object[]) {
+  return {
+    get: {
+      operationId,
+      summary,
+      tags: ['utility'],
+      ...(security ? { security } : {}),
+      responses: { '200': { description: 'ok', content: { 'application/json': { schema: ref(responseSchema) } } }, ...extra, ...errorResponses(UTILITY_ERRORS, 'application/json') },
+    },
+  };
+}
+
+const score = (description: string) => ({ type: 'number', minimum: 0, maximum: 1, description });
+
+/**
+ * The API as served, OpenAPI 3.1. Defaults and limits come from the running configuration so the
+ * document never disagrees with the server that hands it out.
+ */
+export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
+  const partition = { type: 'string', pattern: PARTITION_NAME_PATTERN.source, default: 'default', description: 'gallery partition' };
+  const subjectId = { type: 'string', minLength: 1, maxLength: MAX_SUBJECT_ID_LENGTH, description: 'subject id; no control characters' };
+  const threshold = { type: 'number', minimum: 0, maximum: 1, default: config.matching.defaultThreshold, description: 'minimum calibrated score (0–1) for a match' };
+  const healthSecurity = config.auth.publicHealth ? [{}] : undefined;
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'faceserver',
+      version: '1',
+      description:
+        'Face enrolment, 1:N search and 1:1 verification. Biometric endpoints answer XML, the others JSON. ' +
+        'Every response carries an X-Request-Id header. API key scopes: ' + OPERATIONS.join(', ') + '.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }, { apiKey: [] }],
+    tags: [{ name: 'biometric' }, { name: 'utility' }],
+    paths: {
+      '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true), 'EnrolResponse', MULTIPART_ERRORS),
+      '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
+      '/api/v1/verify': biometricOperation('verify', '1:1 verification against an enrolled subject', multipartRequest('VerifyMetadata', true), 'VerifyResponse', MULTIPART_ERRORS),
+      '/api/v1/delete': biometricOperation('delete', 'Delete a subject and all its templates', { required: true, content: { 'application/json': { schema: ref('DeleteRequest') } } }, 'DeleteResponse', DELETE_ERRORS),
+      '/api/v1/health': utilityOperation('health', 'Component health', 'HealthResponse', { '503': { description: 'a component is down', content: { 'application/json': { schema: ref('HealthResponse') } } } }, healthSecurity),
+      '/api/v1/partitions': utilityOperation('partitions', 'Partition names (admin scope)', 'PartitionsResponse'),
+      '/api/v1/stats': utilityOperation('stats', 'Subjects per partition (admin scope)', 'StatsResponse'),
+      [OPENAPI_PATH]: utilityOperation('openapi', 'This document', 'OpenApiDocument', {}, [{}]),
+      [METRICS_PATH]: {
+        get: {
+          operationId: 'metrics',
+          summary: 'Prometheus metrics, text exposition format (admin scope)',
+          tags: ['utility'],
+          responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses(UTILITY_ERRORS, 'application/json') },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer fsk_<id>_<secret>' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+      schemas: {
+        EnrolMetadata: { type: 'object', additionalProperties: false, required: ['subject_id'], properties: { subject_id: subjectId, partition } },
+        SearchMetadata: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            partition,
+            top_k: { type: 'integer', minimum: 1, maximum: config.matching.maxTopK, default: config.matching.defaultTopK, description: 'most candidates returned' },
+            threshold,
+          },
+        },
+        VerifyMetadata: { type: 'object', additionalProperties: false, required: ['subject_id'], properties: { subject_id: subjectId, partition, threshold } },
+        DeleteRequest: { type: 'object', additionalProperties: false, required: ['subject_id'], properties: { subject_id: subjectId, partition } },
+        EnrolResponse: {
+          type: 'object',
+          xml: { name: 'EnrolResponse' },
+          additionalProperties: false,
+          required: ['status', 'subject_id', 'quality_score', 'model_id'],
+          properties: { status: { const: 'OK' }, subject_id: subjectId, quality_score: score('face quality of the image, 0–1'), model_id: { type: 'string' } },
+        },
+        Candidate: {
+          type: 'object',
+          xml: { name: 'candidate' },
+          additionalProperties: false,
+          required: ['subject_id', 'score', 'rank'],
+          properties: { subject_id: subjectId, score: score('calibrated similarity of the subject\'s best template'), rank: { type: 'integer', minimum: 1 } },
+        },
+        SearchResponse: {
+          type: 'object',
+          xml: { name: 'SearchResponse' },
+          additionalProperties: false,
+          required: ['status', 'candidates', 'quality_score', 'model_id'],
+          properties: {
+            status: { const: 'OK' },
+            candidates: { type: 'array', xml: { wrapped: true }, items: { ...ref('Candidate') }, description: 'best first, all with score ≥ threshold; an empty element when none' },
+            quality_score: score('face quality of the probe, 0–1'),
+            model_id: { type: 'string' },
+          },
+        },
+        VerifyResponse: {
+          type: 'object',
+          xml: { name: 'VerifyResponse' },
+          additionalProperties: false,
+          required: ['status', 'match', 'score', 'subject_id', 'quality_score', 'model_id'],
+          properties: {
+            status: { const: 'OK' },
+            match: { type: 'boolean', description: 'score ≥ threshold' },
+            score: score('calibrated similarity of the subject\'s best template'),
+            subject_id: subjectId,
+            quality_score: score('face quality of the probe, 0–1'),
+            model_id: { type: 'string' },
+          },
+        },
+        DeleteResponse: {
+          type: 'object',
+          xml: { name: 'DeleteResponse' },
+          additionalProperties: false,
+          required: ['status', 'subject_id'],
+          properties: { status: { const: 'OK' }, subject_id: subjectId },
+        },
+        ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },
+        ErrorJson: errorBody(),
+        HealthResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['status', 'components', 'stages'],
+          properties: {
+            status: { enum: ['healthy', 'unhealthy'] },
+            components: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['faiss_index', 'onnx_detection', 'onnx_recognition', 'onnx_quality', 'onnx_pad'],
+              properties: Object.fromEntries(['faiss_index', 'onnx_detection', 'onnx_recognition', 'onnx_quality', 'onnx_pad'].map((name) => [name, { type: 'boolean' }])),
+            },
+            stages: { type: 'object', additionalProperties: { enum: ['enabled', 'disabled', 'not_configured'] }, description: 'optional pipeline stages (pad, mad) and whether they run' },
+          },
+        },
+        PartitionsResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['partitions'],
+          properties: { partitions: { type: 'array', items: { type: 'string', pattern: PARTITION_NAME_PATTERN.source } } },
+        },
+        StatsResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['total_subjects', 'partitions'],
+          properties: {
+            total_subjects: { type: 'integer', minimum: 0 },
+            partitions: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'subjects per partition' },
+          },
+        },
+        OpenApiDocument: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' } } },
+      },
+    },
+  };
+}
+
+function errorBody() {
+  return {
+    type: 'object',
+    required: ['status', 'code', 'message', 'request_id'],
+    properties: {
+      status: { type: 'integer', enum: [...new Set(Object.values(ERROR_STATUS))] },
+      code: { enum: Object.keys(ERROR_STATUS) },
+      message: { type: 'string', minLength: 1 },
+      request_id: { type: 'string', minLength: 1 },
+      field: { type: 'string', description: 'invalid_metadata: the offending field' },
+      face_count: { type: 'integer', description: 'no_face_detected' },
+      queued: { type: 'integer', description: 'service_unavailable: requests waiting' },
+    },
+    additionalProperties: { type: ['string', 'number', 'boolean'], description: 'further details of the error, by code' },
+  };
+}
+
+export function openApiRouter(document: object): Router {
+  const router = new Router();
+  const body = JSON.stringify(document);
+  router.get(OPENAPI_PATH, (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = body;
+  });
+  return router;
+}

@@ -1,0 +1,129 @@
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ApiError } from '../errors.ts';
+import type { Gallery } from '../gallery/gallery.ts';
+import type { PipelinePurpose, PipelineResult } from '../pipeline/types.ts';
+import type { FaceProcessor } from '../services/biometric.service.ts';
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export const METRICS_PATH = '/metrics';
+
+/**
+ * Prometheus metrics of one server. A registry per instance, not prom-client's global one, so
+ * several servers in one process (the tests) do not share or double-register metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'faceserver_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'faceserver_http_request_duration_seconds',
+    help: 'HTTP request latency by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({
+    name: 'faceserver_http_errors_total',
+    help: 'error responses by route and error code',
+    labelNames: ['route', 'code'],
+    registers: [this.registry],
+  });
+  private readonly stages = new Histogram({
+    name: 'faceserver_pipeline_stage_duration_seconds',
+    help: 'pipeline latency per stage (decode, detect, align, pad, quality, embed, total) of images that passed',
+    labelNames: ['stage', 'purpose'],
+    buckets: SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly rejections = new Counter({
+    name: 'faceserver_pipeline_rejections_total',
+    help: 'images the pipeline refused, by error code (presentation_attack_detected, quality_too_low, no_face_detected, ...)',
+    labelNames: ['code', 'purpose'],
+    registers: [this.registry],
+  });
+
+  constructor(gallery: Gallery) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'faceserver_' });
+    // Read from SQLite on each scrape: always current, and nothing to keep in step on writes.
+    new Gauge({
+      name: 'faceserver_gallery_subjects',
+      help: 'enrolled subjects per partition',
+      labelNames: ['partition'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [partition, count] of Object.entries(gallery.subjectCounts())) this.set({ partition }, count);
+      },
+    });
+    new Gauge({
+      name: 'faceserver_gallery_templates',
+      help: 'stored templates per partition',
+      labelNames: ['partition'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const partition of gallery.partitions()) this.set({ partition }, gallery.templateCounts(partition).sqlite);
+      },
+    });
+  }
+
+  /**
+   * Counts and times every request by its route template (not the raw path: bounded label values),
+   * resolved up front because a request refused before routing (401, 415) never reaches a router.
+   * Sits inside the error handler, so it sees the error code that decides the status.
+   */
+  middleware(routers: readonly Router[]): Middleware {
+    return async (ctx, next) => {
+      const stopTimer = this.duration.startTimer();
+      const layer = routers.flatMap((router) => router.match(ctx.path, ctx.method).path)[0];
+      const route = layer ? String(layer.path) : 'unmatched';
+      let status = 500;
+      try {
+        await next();
+        status = ctx.status;
+      } catch (error) {
+        const code = error instanceof ApiError ? error.code : 'internal_error';
+        status = error instanceof ApiError ? error.status : 500;
+        this.errors.inc({ route, code });
+        throw error;
+      } finally {
+        const labels = { route, method: ctx.method, status: String(status) };
+        this.requests.inc(labels);
+        stopTimer(labels);
+      }
+    };
+  }
+
+  /** A processor that reports stage timings and rejections of the one it wraps. */
+  meter(faces: FaceProcessor): FaceProcessor {
+    return {
+      modelId: faces.modelId,
+      process: async (image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> => {
+        try {
+          const result = await faces.process(image, purpose);
+          for (const [stage, ms] of Object.entries(result.timings)) this.stages.observe({ stage, purpose }, ms / 1000);
+          return result;
+        } catch (error) {
+          if (error instanceof ApiError) this.rejections.inc({ code: error.code, purpose });
+          throw error;
+        }
+      },
+    };
+  }
+
+  router(): Router {
+    const router = new Router();
+    router.get(METRICS_PATH, async (ctx) => {
+      ctx.type = this.registry.contentType;
+      ctx.body = await this.registry.metrics();
+    });
+    return router;
+  }
+}
