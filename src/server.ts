@@ -39,9 +39,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
   let pool: PipelinePool | undefined;
   try {
+    assertSameRecognitionModel(gallery, manifest.modelId);
     pool = await poolStarting;
   } catch (error) {
     gallery.close();
+    await poolStarting.then((started) => started.close(), () => undefined);
     throw error;
   }
   const faces = pool;
@@ -89,4 +91,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await faces.close();
     })());
   return { url, server, close };
+}
+
+/**
+ * Cosine similarity between templates of two different networks means nothing, so a gallery enrolled
+ * with another recognition model is refused at start rather than searched with meaningless scores.
+ */
+function assertSameRecognitionModel(gallery: Gallery, modelId: string): void {
+  const foreign = gallery.templateModelIds().filter((id) => id !== modelId);
+  if (foreign.length > 0) {
+    throw new Error(
+      `the gallery holds templates made by ${foreign.join(', ')}, but the model bundle's recognition model is ${modelId}; ` +
+        'templates of different models cannot be compared: restore the bundle that made them, or enrol again into a new DATA_DIR',
+    );
+  }
 }

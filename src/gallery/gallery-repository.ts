@@ -134,6 +134,11 @@ export class GalleryRepository {
     return this.statements.partitionId.get(partition) !== undefined;
   }
 
+  /** recognition models that made the stored templates */
+  templateModelIds(): string[] {
+    return this.statements.templateModelIds.all().map((row) => row.model_id);
+  }
+
   partitionNames(): string[] {
     return this.statements.partitionNames.all().map((row) => row.name);
   }
@@ -284,6 +289,7 @@ function prepareStatements(db: Database.Database) {
       WHERE p.name = ? AND s.subject_id = ?
       ORDER BY t.id`),
     partitionNames: db.prepare<[], { name: string }>('SELECT name FROM partitions ORDER BY name'),
+    templateModelIds: db.prepare<[], { model_id: string }>('SELECT DISTINCT model_id FROM templates ORDER BY model_id'),
     partitionStates: db.prepare<[], PartitionState>(`
       SELECT p.name, p.generation, COUNT(t.id) AS templateCount FROM partitions p
       LEFT JOIN subjects s ON s.partition_id = p.id

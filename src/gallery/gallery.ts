@@ -25,6 +25,8 @@ export interface Gallery {
   subjectTemplates(partition: string, subjectId: string): Template[] | undefined;
   hasPartition(partition: string): boolean;
   partitions(): string[];
+  /** recognition models whose templates are stored: templates of different models cannot be compared */
+  templateModelIds(): string[];
   /** subjects per partition */
   subjectCounts(): Record<string, number>;
   /** templates per partition, in SQLite and in the FAISS index */

@@ -83,6 +83,10 @@ export class SqliteFaissGallery implements Gallery {
     return this.repository.partitionNames();
   }
 
+  templateModelIds(): string[] {
+    return this.repository.templateModelIds();
+  }
+
   subjectCounts(): Record<string, number> {
     return this.repository.subjectCounts();
   }
