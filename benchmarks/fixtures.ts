@@ -1,6 +1,8 @@
 // Shared by the benchmark scripts: where the fixtures are and how to list them.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export const FIXTURES_DIR = resolve(PROJECT_ROOT, '..', 'shared', 'fixtures');
@@ -46,3 +48,31 @@ export function summarise(values: readonly number[], percentiles = [1, 5, 25, 50
 }
 
 export const round = (value: number, digits = 4) => Number(value.toFixed(digits));
+
+/** Where and under what load a benchmark ran: the figures mean little without it. */
+export function machine() {
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  const [one, five, fifteen] = loadavg().map((v) => round(v, 2));
+  return { nproc: availableParallelism(), cpu: cpuModel, node: process.version, loadAverage: { one, five, fifteen }, at: new Date().toISOString() };
+}
+
+/** Writes benchmarks/results/<name>.json with the machine it ran on. */
+export function writeResults(name: string, results: Record<string, unknown>): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(path, `${JSON.stringify({ benchmark: name, machine: machine(), ...results }, null, 2)}\n`);
+  console.log(`wrote ${relative(PROJECT_ROOT, path)}`);
+}
+
+/** p50/p90/p99 in milliseconds, rounded for tables. */
+export function latency(values: readonly number[]) {
+  const { count, mean, percentiles } = summarise(values, [50, 90, 99]);
+  return { count, mean: round(mean, 2), p50: round(percentiles.p50, 2), p90: round(percentiles.p90, 2), p99: round(percentiles.p99, 2) };
+}
+
+/** The 640×480 JPEG the latency targets name: a fixture face cropped to 4:3 and re-encoded like a webcam frame. */
+export async function vgaJpeg(): Promise<FixtureImage> {
+  const source = fixtureImages('faces/George_W_Bush')[0];
+  const bytes = await sharp(source.bytes).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
+  return { name: `${source.name} → 640×480`, bytes: new Uint8Array(bytes) };
+}

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+
+/** The real `src/main.ts` in its own process, so it can be killed the way a machine kills it. */
+export interface ChildServer {
+  url: string;
+  pid: number;
+  /** everything the process printed, for failure messages */
+  output(): string;
+  /** SIGKILL: no shutdown code runs */
+  kill(): Promise<void>;
+  /** SIGTERM: the documented graceful shutdown; rejects unless the process exits 0 */
+  stop(): Promise<void>;
+}
+
+export interface ChildServerOptions {
+  dataDir: string;
+  /** written to a config file the server reads through CONFIG_FILE */
+  config?: Record<string, unknown>;
+}
+
+/** A scratch directory holding `data/` (the server's DATA_DIR) and nothing else of the project. */
+export function scratchDataDir(): { dataDir: string; remove(): void } {
+  const root = mkdtempSync(join(tmpdir(), 'faceserver-child-'));
+  const dataDir = join(root, 'data');
+  mkdirSync(dataDir);
+  return { dataDir, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Starts the server on a free loopback port and resolves once its "listening" log line names the URL. */
+export async function startChildServer({ dataDir, config = {} }: ChildServerOptions): Promise<ChildServer> {
+  const configFile = join(dataDir, '..', 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, CONFIG_FILE: configFile, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let pending = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log += chunk;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const entry = parseLogLine(line);
+        if (entry?.msg === 'listening' && typeof entry.url === 'string') resolve(entry.url);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk));
+    void exited.then((code) => reject(new Error(`server exited with code ${code} before listening:\n${log}`)));
+  });
+  const signal = async (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    return exited;
+  };
+  return {
+    url,
+    pid: child.pid!,
+    output: () => log,
+    kill: async () => {
+      await signal('SIGKILL');
+    },
+    stop: async () => {
+      const code = await signal('SIGTERM');
+      if (code !== 0) throw new Error(`server exited with code ${code} on SIGTERM:\n${log.slice(-4000)}`);
+    },
+  };
+}
+
+function parseLogLine(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
