@@ -49,11 +49,23 @@ export function summarise(values: readonly number[], percentiles = [1, 5, 25, 50
 
 export const round = (value: number, digits = 4) => Number(value.toFixed(digits));
 
+const loadAverage = () => {
+  const [one, five, fifteen] = loadavg().map((v) => round(v, 2));
+  return { one, five, fifteen };
+};
+/** Taken when a benchmark script starts (it imports this module first thing). */
+const startedUnder = { at: new Date().toISOString(), loadAverage: loadAverage() };
+
 /** Where and under what load a benchmark ran: the figures mean little without it. */
 export function machine() {
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  const [one, five, fifteen] = loadavg().map((v) => round(v, 2));
-  return { nproc: availableParallelism(), cpu: cpuModel, node: process.version, loadAverage: { one, five, fifteen }, at: new Date().toISOString() };
+  return {
+    nproc: availableParallelism(),
+    cpu: cpuModel,
+    node: process.version,
+    started: startedUnder,
+    finished: { at: new Date().toISOString(), loadAverage: loadAverage() },
+  };
 }
 
 /** Writes benchmarks/results/<name>.json with the machine it ran on. */
