@@ -55,6 +55,8 @@ function importTemplates(dataDir: string, count: number): number {
   for (let from = 0; from < count; from += ROWS_PER_TRANSACTION) insertRange(from, Math.min(count, from + ROWS_PER_TRANSACTION));
   // The gallery's index files are valid for one generation: the import is one more change.
   db.prepare('UPDATE partitions SET generation = generation + 1 WHERE id = ?').run(partitionId);
+  // Plaintext rows are what a gallery from before encryption holds: it has no record that all are sealed.
+  db.prepare("DELETE FROM gallery_meta WHERE name = 'all_templates_sealed_at'").run();
   db.close();
   return performance.now() - started;
 }

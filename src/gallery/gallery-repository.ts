@@ -29,8 +29,18 @@ const SCHEMA = `
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
   );
   CREATE INDEX IF NOT EXISTS templates_by_subject ON templates (subject_ref);
+  -- The start-up check of which recognition models made the templates reads this, not the table.
+  CREATE INDEX IF NOT EXISTS templates_by_model ON templates (model_id);
   CREATE TABLE IF NOT EXISTS gallery_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
+
+/** Names of gallery_meta rows. */
+const META = {
+  /** id of the template key every row is sealed with (see TemplateCipher.keyId) */
+  templateKeyId: 'template_key_id',
+  /** when the last plaintext row left from before encryption was sealed */
+  allTemplatesSealed: 'all_templates_sealed_at',
+} as const;
 
 /** Rows re-encrypted per query while migrating or rotating: bounds memory, all inside one transaction. */
 const RESEAL_BATCH = 1000;
@@ -87,8 +97,8 @@ export class GalleryRepository {
     this.db.exec(SCHEMA);
     this.statements = prepareStatements(this.db);
     this.db.transaction(() => {
-      const stored = this.statements.keyId.get()?.value;
-      if (stored === undefined) this.statements.setKeyId.run(cipher.keyId);
+      const stored = this.statements.metaValue.get(META.templateKeyId)?.value;
+      if (stored === undefined) this.statements.setMetaValue.run(META.templateKeyId, cipher.keyId);
       else if (stored !== cipher.keyId) {
         throw new Error(`the template key (id ${cipher.keyId}) is not the one the gallery is encrypted with (id ${stored}): set TEMPLATE_KEY or TEMPLATE_KEY_FILE to that key`);
       }
@@ -167,12 +177,20 @@ export class GalleryRepository {
     }
   }
 
-  /** Seals templates stored before encryption existed; returns how many. */
+  /**
+   * Seals templates stored before encryption existed; returns how many. Runs at every start, but looks
+   * only once: every insert seals, so the gallery records when no plaintext row is left rather than
+   * reading a million rows (gigabytes) again on each start.
+   */
   encryptPlaintextTemplates(): number {
+    if (this.statements.metaValue.get(META.allTemplatesSealed) !== undefined) return 0;
     const plaintextBytes = this.dimension * Float32Array.BYTES_PER_ELEMENT;
-    // Runs at every start: SQLite checks blob lengths without handing a million blobs to JavaScript.
-    if (!this.statements.hasBlobOfLength.get(plaintextBytes)!.found) return 0;
-    return this.reseal(this.cipher, (row) => (row.vector.byteLength === plaintextBytes ? row.vector : undefined));
+    const recordSealed = () => this.statements.setMetaValue.run(META.allTemplatesSealed, new Date().toISOString());
+    if (!this.statements.hasBlobOfLength.get(plaintextBytes)!.found) {
+      recordSealed();
+      return 0;
+    }
+    return this.reseal(this.cipher, (row) => (row.vector.byteLength === plaintextBytes ? row.vector : undefined), recordSealed);
   }
 
   /**
@@ -180,7 +198,7 @@ export class GalleryRepository {
    * stores the new key. A process still holding the old key can no longer insert (assertKeyCurrent).
    */
   rotateTemplateKey(next: TemplateCipher): number {
-    const resealed = this.reseal(next, (row) => this.cipher.open(row.vector, templateContext(row)), () => this.statements.setKeyId.run(next.keyId));
+    const resealed = this.reseal(next, (row) => this.cipher.open(row.vector, templateContext(row)), () => this.statements.setMetaValue.run(META.templateKeyId, next.keyId));
     this.cipher = next;
     return resealed;
   }
@@ -211,7 +229,7 @@ export class GalleryRepository {
   }
 
   private assertKeyCurrent(): void {
-    const stored = this.statements.keyId.get()?.value;
+    const stored = this.statements.metaValue.get(META.templateKeyId)?.value;
     if (stored !== this.cipher.keyId) throw new Error(`the gallery was re-encrypted under template key ${stored}; restart with that key`);
   }
 
@@ -267,11 +285,11 @@ function prepareStatements(db: Database.Database) {
       'INSERT INTO templates (subject_ref, vector, model_id, quality, source) VALUES (?, ?, ?, ?, ?)',
     ),
     setVector: db.prepare<[Buffer, number]>('UPDATE templates SET vector = ? WHERE id = ?'),
-    keyId: db.prepare<[], { value: string }>("SELECT value FROM gallery_meta WHERE name = 'template_key_id'"),
-    hasBlobOfLength: db.prepare<[number], { found: number }>('SELECT EXISTS (SELECT 1 FROM templates WHERE length(vector) = ?) AS found'),
-    setKeyId: db.prepare<[string]>(
-      "INSERT INTO gallery_meta (name, value) VALUES ('template_key_id', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    metaValue: db.prepare<[string], { value: string }>('SELECT value FROM gallery_meta WHERE name = ?'),
+    setMetaValue: db.prepare<[string, string]>(
+      'INSERT INTO gallery_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
     ),
+    hasBlobOfLength: db.prepare<[number], { found: number }>('SELECT EXISTS (SELECT 1 FROM templates WHERE length(vector) = ?) AS found'),
     storedTemplates: db.prepare<[number, number], StoredTemplate>(`
       SELECT t.id AS templateId, p.name AS partition, s.subject_id AS subjectId, t.vector FROM templates t
       JOIN subjects s ON s.id = t.subject_ref

@@ -8,8 +8,9 @@ import { assertPartitionName } from './identifiers.ts';
 import { PartitionIndex } from './partition-index.ts';
 import { withScratchFile } from './scratch-file.ts';
 
-// /2: the index file is sealed with the template key; /1 files (plaintext) are rebuilt.
-const SIDECAR_FORMAT = 'faceserver-partition-index/2';
+// /3: the sealed index file is authenticated by its GCM tag alone; /2 sidecars (which also carried a
+// sha256 of it) and /1 (plaintext index files) are rebuilt.
+const SIDECAR_FORMAT = 'faceserver-partition-index/3';
 
 /** What a saved index reflects and how to recognise its file. Written after the index file. */
 const sidecarSchema = z.object({
@@ -20,9 +21,8 @@ const sidecarSchema = z.object({
   count: z.number().int(),
   /** sha256 of the template ids by position, joined by ",": proves the id-order mapping still holds */
   templateIdsSha256: z.string(),
-  /** size and sha256 of the sealed file as it is on disk */
+  /** size of the sealed file as it is on disk */
   indexBytes: z.number().int(),
-  indexSha256: z.string(),
 });
 
 type Sidecar = z.infer<typeof sidecarSchema>;
@@ -42,18 +42,18 @@ export class IndexStore {
 
   /**
    * Index first, sidecar last, each written to a temporary file, synced and renamed into place:
-   * a crash in between leaves a sidecar whose checksum does not match the index, so it is rebuilt.
+   * a crash in between leaves the previous sidecar, whose generation is neither SQLite's nor the one the
+   * new file is sealed for (it is in the GCM context), so the index is rebuilt.
    */
   save(partition: string, index: PartitionIndex, generation: number): void {
     const paths = this.pathsOf(partition);
     mkdirSync(this.directory, { recursive: true });
     const indexTmp = `${paths.index}.tmp`;
-    const plaintext = withScratchFile(index.size * this.dimension * Float32Array.BYTES_PER_ELEMENT, (scratch) => {
+    // The plaintext passes through a scratch file and is sealed in chunks: at a million templates it is 2 GB.
+    const indexBytes = withScratchFile(index.size * this.dimension * Float32Array.BYTES_PER_ELEMENT, (scratch) => {
       index.write(scratch);
-      return readFileSync(scratch);
+      return this.cipher.sealFile(scratch, indexTmp, indexContext(partition, generation));
     });
-    const sealed = this.cipher.seal(plaintext, indexContext(partition, generation));
-    writeFileSync(indexTmp, sealed);
     syncFile(indexTmp);
     const sidecar: Sidecar = {
       format: SIDECAR_FORMAT,
@@ -61,8 +61,7 @@ export class IndexStore {
       dimension: this.dimension,
       count: index.size,
       templateIdsSha256: digestTemplateIds(index.templateIdsInOrder),
-      indexBytes: sealed.length,
-      indexSha256: createHash('sha256').update(sealed).digest('hex'),
+      indexBytes,
     };
     renameSync(indexTmp, paths.index);
     const sidecarTmp = `${paths.sidecar}.tmp`;
@@ -107,12 +106,10 @@ export class IndexStore {
     if (!existsSync(paths.index)) throw new Error('index file missing');
     const bytes = statSync(paths.index).size;
     if (bytes !== sidecar.indexBytes) throw new Error(`index file has ${bytes} bytes, expected ${sidecar.indexBytes}`);
-    const sealed = readFileSync(paths.index);
-    // Checked before FAISS sees the file: a corrupt header can make it allocate without bound.
-    if (createHash('sha256').update(sealed).digest('hex') !== sidecar.indexSha256) throw new Error('index file checksum mismatch');
-    const plaintext = this.cipher.open(sealed, indexContext(partition, generation));
-    return withScratchFile(plaintext.length, (scratch) => {
-      writeFileSync(scratch, plaintext, { mode: 0o600 });
+    // FAISS reads the plaintext only once its GCM tag has checked out: a corrupt header could make it
+    // allocate without bound.
+    return withScratchFile(bytes, (scratch) => {
+      this.cipher.openFile(paths.index, scratch, indexContext(partition, generation));
       return PartitionIndex.read(scratch, this.dimension, refs);
     });
   }

@@ -1,9 +1,12 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 
 const FORMAT_VERSION = 1;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 export const KEY_BYTES = 32;
+/** Bytes per read while sealing or opening a file: large enough to amortise syscalls, small enough to stay in cache. */
+const FILE_CHUNK_BYTES = 8 << 20;
 
 /**
  * AES-256-GCM for templates and index files. A sealed blob is
@@ -29,25 +32,103 @@ export class TemplateCipher {
   }
 
   seal(plaintext: Uint8Array, context: string): Buffer {
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const { nonce, cipher } = this.encryptor(context);
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return Buffer.concat([Buffer.of(FORMAT_VERSION), nonce, body, cipher.getAuthTag()]);
   }
 
   open(sealed: Uint8Array, context: string): Buffer {
-    if (sealed.length < 1 + NONCE_BYTES + TAG_BYTES || sealed[0] !== FORMAT_VERSION) {
-      throw new Error(`not a sealed blob (${sealed.length} bytes)`);
-    }
-    const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
+    assertSealedLength(sealed.length);
+    if (sealed[0] !== FORMAT_VERSION) throw new Error(`not a sealed blob (format ${sealed[0]})`);
+    const decipher = this.decryptor(sealed.subarray(1, 1 + NONCE_BYTES), sealed.subarray(sealed.length - TAG_BYTES), context);
+    return this.openedOrThrow(context, () => Buffer.concat([decipher.update(sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]));
+  }
+
+  /**
+   * seal() from file to file in chunks, for index files of gigabytes: the same bytes, without holding
+   * either side in memory. Returns the sealed size.
+   */
+  sealFile(plaintextPath: string, sealedPath: string, context: string): number {
+    const { nonce, cipher } = this.encryptor(context);
+    return withFiles(plaintextPath, sealedPath, (input, output) => {
+      let written = writeSync(output, Buffer.concat([Buffer.of(FORMAT_VERSION), nonce]));
+      forEachChunk(input, 0, fstatSync(input).size, (chunk) => {
+        written += writeSync(output, cipher.update(chunk));
+      });
+      written += writeSync(output, Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+      return written;
+    });
+  }
+
+  /**
+   * open() from file to file in chunks. Plaintext reaches `plaintextPath` before the tag is checked,
+   * so a caller must not use that file unless this returns; on a throw it holds unauthenticated bytes.
+   */
+  openFile(sealedPath: string, plaintextPath: string, context: string): void {
+    withFiles(sealedPath, plaintextPath, (input, output) => {
+      const size = fstatSync(input).size;
+      assertSealedLength(size);
+      const header = Buffer.alloc(1 + NONCE_BYTES);
+      const tag = Buffer.alloc(TAG_BYTES);
+      readSync(input, header, 0, header.length, 0);
+      readSync(input, tag, 0, TAG_BYTES, size - TAG_BYTES);
+      if (header[0] !== FORMAT_VERSION) throw new Error(`not a sealed file (format ${header[0]})`);
+      const decipher = this.decryptor(header.subarray(1), tag, context);
+      this.openedOrThrow(context, () => {
+        forEachChunk(input, header.length, size - TAG_BYTES, (chunk) => writeSync(output, decipher.update(chunk)));
+        writeSync(output, decipher.final());
+      });
+    });
+  }
+
+  private encryptor(context: string): { nonce: Buffer; cipher: CipherGCM } {
+    const nonce = randomBytes(NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    return { nonce, cipher };
+  }
+
+  private decryptor(nonce: Uint8Array, tag: Uint8Array, context: string): DecipherGCM {
     const decipher = createDecipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(context, 'utf8'));
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    decipher.setAuthTag(tag);
+    return decipher;
+  }
+
+  private openedOrThrow<T>(context: string, decrypt: () => T): T {
     try {
-      return Buffer.concat([decipher.update(sealed.subarray(1 + NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      return decrypt();
     } catch {
       throw new Error(`sealed blob does not open with template key ${this.keyId} for ${context}: wrong key, or altered or moved data`);
     }
+  }
+}
+
+function assertSealedLength(bytes: number): void {
+  if (bytes < 1 + NONCE_BYTES + TAG_BYTES) throw new Error(`not a sealed blob (${bytes} bytes)`);
+}
+
+function withFiles<T>(inputPath: string, outputPath: string, use: (input: number, output: number) => T): T {
+  const input = openSync(inputPath, 'r');
+  try {
+    const output = openSync(outputPath, 'w', 0o600);
+    try {
+      return use(input, output);
+    } finally {
+      closeSync(output);
+    }
+  } finally {
+    closeSync(input);
+  }
+}
+
+/** Calls `use` with successive chunks of bytes [from, to) of an open file; each chunk is valid only during the call. */
+function forEachChunk(fd: number, from: number, to: number, use: (chunk: Buffer) => void): void {
+  const buffer = Buffer.allocUnsafe(Math.min(FILE_CHUNK_BYTES, Math.max(to - from, 1)));
+  for (let position = from; position < to; ) {
+    const read = readSync(fd, buffer, 0, Math.min(buffer.length, to - position), position);
+    if (read === 0) throw new Error(`file ended at byte ${position}, expected ${to}`);
+    use(buffer.subarray(0, read));
+    position += read;
   }
 }
