@@ -50,9 +50,21 @@ function sendXml(ctx: Context, root: string, body: XmlObject): void {
   ctx.body = toXml(root, body);
 }
 
+/** Sheds load before the upload is read: a refusal then costs the event loop almost nothing. */
+function refuseWhenBusy(service: BiometricService): Middleware {
+  return async (_ctx, next) => {
+    service.assertCanAcceptImage();
+    await next();
+  };
+}
+
 export function biometricRouter(service: BiometricService, schemas: MetadataSchemas, limits: BodyLimits): Router {
   const router = new Router({ prefix: '/api/v1' });
-  const multipart = [requireContentType('multipart/form-data', 'an "image" file part and a "metadata" JSON part'), bodyParser(limits)];
+  const multipart = [
+    requireContentType('multipart/form-data', 'an "image" file part and a "metadata" JSON part'),
+    refuseWhenBusy(service),
+    bodyParser(limits),
+  ];
 
   router.post('/search', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);

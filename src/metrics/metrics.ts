@@ -105,6 +105,7 @@ export class Metrics {
   meter(faces: FaceProcessor): FaceProcessor {
     return {
       modelId: faces.modelId,
+      assertCanAccept: () => faces.assertCanAccept(),
       process: async (image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> => {
         try {
           const result = await faces.process(image, purpose);

@@ -79,12 +79,24 @@ export class PipelinePool {
     return { running, queued: this.queue.length, workers: this.slots.size };
   }
 
-  process(image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> {
-    if (this.closed) return Promise.reject(new ApiError('service_unavailable', 'the server is shutting down'));
-    const idle = [...this.slots].find((slot) => slot.ready && !slot.job);
-    if (!idle && this.queue.length >= this.options.config.maxQueue) {
-      return Promise.reject(new ApiError('service_unavailable', 'all pipeline workers are busy; retry shortly', { queued: this.queue.length }));
+  /**
+   * Throws the 503 that process() would give now. The HTTP layer asks before it reads an upload: under
+   * overload, receiving and parsing images only to refuse them costs the main thread more than the refusal.
+   */
+  assertCanAccept(): void {
+    if (this.closed) throw new ApiError('service_unavailable', 'the server is shutting down');
+    if (!this.idleSlot() && this.queue.length >= this.options.config.maxQueue) {
+      throw new ApiError('service_unavailable', 'all pipeline workers are busy; retry shortly', { queued: this.queue.length });
     }
+  }
+
+  process(image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> {
+    try {
+      this.assertCanAccept();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const idle = this.idleSlot();
     // A private copy whose buffer can be handed to the worker without copying again.
     const copy = new Uint8Array(image);
     return new Promise<PipelineResult>((resolve, reject) => {
@@ -99,6 +111,10 @@ export class PipelinePool {
     for (const job of this.queue.splice(0)) job.reject(new ApiError('service_unavailable', 'the server is shutting down'));
     await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
     this.slots.clear();
+  }
+
+  private idleSlot(): Slot | undefined {
+    return [...this.slots].find((slot) => slot.ready && !slot.job);
   }
 
   private adopt(worker: Worker): void {

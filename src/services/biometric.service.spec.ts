@@ -22,6 +22,8 @@ beforeAll(async () => {
   const pipeline = await FacePipeline.create(resolve(PROJECT_ROOT, 'models'), pipelineConfigSchema.parse({}));
   const counting: FaceProcessor = {
     modelId: pipeline.modelId,
+    // the pipeline runs in this thread: nothing queues, so nothing is refused for load
+    assertCanAccept: () => undefined,
     process: (image, purpose) => {
       processed++;
       return pipeline.process(image, purpose);

@@ -7,6 +7,8 @@ import type { ScoreMapper } from '../pipeline/score.ts';
 export interface FaceProcessor {
   /** recognition model that produces the templates */
   readonly modelId: string;
+  /** throws service_unavailable when process() would refuse a job now */
+  assertCanAccept(): void;
   process(image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult>;
 }
 
@@ -56,6 +58,11 @@ export class BiometricService {
     private readonly faces: FaceProcessor,
     private readonly toScore: ScoreMapper,
   ) {}
+
+  /** throws service_unavailable when an image request would be refused now, before its upload is read */
+  assertCanAcceptImage(): void {
+    this.faces.assertCanAccept();
+  }
 
   async enrol(image: Uint8Array, metadata: EnrolMetadata): Promise<EnrolOutcome> {
     const face = await this.faces.process(image, 'enrol');
