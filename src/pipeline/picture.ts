@@ -66,8 +66,9 @@ function halve(src: RgbImage): RgbImage {
 
 /**
  * Bilinear sampling, written for speed: it touches every pixel the models see (about 160,000 per
- * request), so the four source offsets are found once per output pixel rather than per channel, and
- * pixels whose four neighbours all lie outside the photo are filled without interpolating.
+ * request), so the four source offsets are found once per output pixel rather than per channel,
+ * pixels whose four neighbours all lie outside the photo are filled without interpolating, and only
+ * the ring of pixels straddling the edge of a filled crop takes the general path.
  */
 function bilinear(src: RgbImage, toSource: Affine, width: number, height: number, fill: number | undefined): RgbImage {
   const out = new Uint8Array(width * height * 3);
@@ -77,15 +78,10 @@ function bilinear(src: RgbImage, toSource: Affine, width: number, height: number
   const s = src.data;
   const rowBytes = sw * 3;
   const fillValue = fill === undefined ? 0 : Math.round(fill);
-  // byte offset of integer pixel (x, y) with the border rule applied; -1 means "use the fill value"
-  const offset = (x: number, y: number): number => {
-    if (x < 0 || y < 0 || x >= sw || y >= sh) {
-      if (fill !== undefined) return -1;
-      x = Math.min(Math.max(x, 0), sw - 1);
-      y = Math.min(Math.max(y, 0), sh - 1);
-    }
-    return (y * sw + x) * 3;
-  };
+  const clampX = (x: number) => (x < 0 ? 0 : x >= sw ? sw - 1 : x);
+  const clampY = (y: number) => (y < 0 ? 0 : y >= sh ? sh - 1 : y);
+  // byte offset of pixel (x, y), or -1 outside the photo (only used when there is a fill value)
+  const offset = (x: number, y: number): number => (x < 0 || y < 0 || x >= sw || y >= sh ? -1 : (y * sw + x) * 3);
   const valueAt = (i: number, ch: number): number => (i < 0 ? fillValue : s[i + ch]);
   for (let v = 0, o = 0; v < height; v++) {
     for (let u = 0; u < width; u++, o += 3) {
@@ -95,23 +91,38 @@ function bilinear(src: RgbImage, toSource: Affine, width: number, height: number
       const y0 = Math.floor(y);
       const fx = x - x0;
       const fy = y - y0;
+      let i00: number, i10: number, i01: number, i11: number;
       if (x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh) {
-        const i = (y0 * sw + x0) * 3;
-        const j = i + rowBytes;
-        out[o] = interpolate(s[i], s[i + 3], s[j], s[j + 3], fx, fy);
-        out[o + 1] = interpolate(s[i + 1], s[i + 4], s[j + 1], s[j + 4], fx, fy);
-        out[o + 2] = interpolate(s[i + 2], s[i + 5], s[j + 2], s[j + 5], fx, fy);
-      } else if (fill !== undefined && (x0 + 1 < 0 || y0 + 1 < 0 || x0 >= sw || y0 >= sh)) {
+        i00 = (y0 * sw + x0) * 3;
+        i10 = i00 + 3;
+        i01 = i00 + rowBytes;
+        i11 = i01 + 3;
+      } else if (fill === undefined) {
+        // the nearest edge pixel stands in for each neighbour outside the photo
+        const xa = clampX(x0) * 3;
+        const xb = clampX(x0 + 1) * 3;
+        const ya = clampY(y0) * rowBytes;
+        const yb = clampY(y0 + 1) * rowBytes;
+        i00 = ya + xa;
+        i10 = ya + xb;
+        i01 = yb + xa;
+        i11 = yb + xb;
+      } else if (x0 + 1 < 0 || y0 + 1 < 0 || x0 >= sw || y0 >= sh) {
         out[o] = out[o + 1] = out[o + 2] = fillValue;
+        continue;
       } else {
-        const i00 = offset(x0, y0);
-        const i10 = offset(x0 + 1, y0);
-        const i01 = offset(x0, y0 + 1);
-        const i11 = offset(x0 + 1, y0 + 1);
+        const n00 = offset(x0, y0);
+        const n10 = offset(x0 + 1, y0);
+        const n01 = offset(x0, y0 + 1);
+        const n11 = offset(x0 + 1, y0 + 1);
         for (let ch = 0; ch < 3; ch++) {
-          out[o + ch] = interpolate(valueAt(i00, ch), valueAt(i10, ch), valueAt(i01, ch), valueAt(i11, ch), fx, fy);
+          out[o + ch] = interpolate(valueAt(n00, ch), valueAt(n10, ch), valueAt(n01, ch), valueAt(n11, ch), fx, fy);
         }
+        continue;
       }
+      out[o] = interpolate(s[i00], s[i10], s[i01], s[i11], fx, fy);
+      out[o + 1] = interpolate(s[i00 + 1], s[i10 + 1], s[i01 + 1], s[i11 + 1], fx, fy);
+      out[o + 2] = interpolate(s[i00 + 2], s[i10 + 2], s[i01 + 2], s[i11 + 2], fx, fy);
     }
   }
   return { data: out, width, height };
