@@ -107,6 +107,21 @@ describe('templates at rest', () => {
     gallery.close();
     expect(filesLeakingTemplate(template)).toEqual([]);
   });
+
+  it('looks for plaintext rows once: a gallery records that every row is sealed', () => {
+    const sealedAt = () => {
+      const db = new Database(join(dataDir, 'gallery.sqlite'), { readonly: true });
+      try {
+        return (db.prepare("SELECT value FROM gallery_meta WHERE name = 'all_templates_sealed_at'").get() as { value: string } | undefined)?.value;
+      } finally {
+        db.close();
+      }
+    };
+    const recorded = sealedAt();
+    expect(Date.parse(recorded ?? '')).not.toBeNaN();
+    reopen().gallery.close();
+    expect(sealedAt()).toBe(recorded);
+  });
 });
 
 describe('key rotation', () => {
