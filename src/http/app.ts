@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
-import { BIOMETRIC_PATHS, biometricRouter } from './biometric.controller.ts';
+import { biometricRouter } from './biometric.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
 import { OPENAPI_PATH, openApiDocument, openApiRouter } from './openapi.ts';
@@ -41,14 +41,15 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
+  const biometric = biometricRouter(service, metadataSchemas(config.matching), config.limits);
   const routers = [
-    biometricRouter(service, metadataSchemas(config.matching), config.limits),
+    biometric,
     utilityRouter(gallery, health),
     openApiRouter(openApiDocument(config)),
     metrics.router(),
   ];
   app.use(requestContext(logger));
-  app.use(errorResponses(BIOMETRIC_PATHS));
+  app.use(errorResponses(biometric));
   app.use(metrics.middleware(routers));
   app.use(notFound(routers));
   app.use(requestTimeout(config.limits.requestTimeoutMs));

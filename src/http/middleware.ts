@@ -34,18 +34,19 @@ export function requestContext(logger: Logger): Middleware {
 }
 
 /**
- * Turns every failure into the documented error shape: XML on the biometric endpoints (their
- * clients parse XML), JSON elsewhere. Unexpected errors are logged and reported without internals.
+ * Turns every failure into the documented error shape: XML on the paths of `xmlRouter` (the biometric
+ * endpoints, whose clients parse XML), JSON elsewhere. The path is matched as the router matches it,
+ * ignoring case and a trailing slash, so every spelling that reaches an endpoint gets its format.
+ * Unexpected errors are logged and reported without internals.
  */
-export function errorResponses(xmlPaths: readonly string[]): Middleware {
-  const xmlPathSet = new Set(xmlPaths);
+export function errorResponses(xmlRouter: Router): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError('internal_error', 'internal error; the request id identifies it in the server log');
       if (!(error instanceof ApiError)) ctx.state.log.error({ err: error }, 'unhandled error');
-      respondWithError(ctx, apiError, xmlPathSet.has(ctx.path));
+      respondWithError(ctx, apiError, xmlRouter.match(ctx.path, ctx.method).path.length > 0);
     }
   };
 }
