@@ -6,8 +6,6 @@ import { bodyParser, multipartParts, type BodyLimits } from './body.ts';
 import { parseMetadata, type MetadataSchemas } from './metadata.ts';
 import { formatScore, toXml, type XmlObject } from './xml.ts';
 
-export const BIOMETRIC_PATHS = ['/api/v1/search', '/api/v1/verify', '/api/v1/enrol', '/api/v1/delete'];
-
 const MULTIPART_PARTS = new Set(['image', 'metadata']);
 
 function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {

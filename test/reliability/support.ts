@@ -1,5 +1,4 @@
 import { XMLParser } from 'fast-xml-parser';
-import { BIOMETRIC_PATHS } from '../../src/http/biometric.controller.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { postMultipart, readXml } from '../helpers/test-server.ts';
 
@@ -33,6 +32,9 @@ export interface ErrorReply {
 }
 
 const errorParser = new XMLParser({ parseTagValue: false });
+
+/** The contract's biometric paths, whose errors are XML. */
+const BIOMETRIC_PATHS = ['/api/v1/search', '/api/v1/verify', '/api/v1/enrol', '/api/v1/delete'];
 
 /** Status and error code of any reply, in the format the path promises: XML on biometric paths, JSON elsewhere. */
 export async function readErrorReply(response: Response, path: string): Promise<ErrorReply> {
