@@ -32,9 +32,9 @@ export class TemplateCipher {
   }
 
   seal(plaintext: Uint8Array, context: string): Buffer {
-    const { nonce, cipher } = this.encryptor(context);
+    const { header, cipher } = this.encryptor(context);
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return Buffer.concat([Buffer.of(FORMAT_VERSION), nonce, body, cipher.getAuthTag()]);
+    return Buffer.concat([header, body, cipher.getAuthTag()]);
   }
 
   open(sealed: Uint8Array, context: string): Buffer {
@@ -49,9 +49,9 @@ export class TemplateCipher {
    * either side in memory. Returns the sealed size.
    */
   sealFile(plaintextPath: string, sealedPath: string, context: string): number {
-    const { nonce, cipher } = this.encryptor(context);
+    const { header, cipher } = this.encryptor(context);
     return withFiles(plaintextPath, sealedPath, (input, output) => {
-      let written = writeSync(output, Buffer.concat([Buffer.of(FORMAT_VERSION), nonce]));
+      let written = writeSync(output, header);
       forEachChunk(input, 0, fstatSync(input).size, (chunk) => {
         written += writeSync(output, cipher.update(chunk));
       });
@@ -74,18 +74,18 @@ export class TemplateCipher {
       readSync(input, tag, 0, TAG_BYTES, size - TAG_BYTES);
       if (header[0] !== FORMAT_VERSION) throw new Error(`not a sealed file (format ${header[0]})`);
       const decipher = this.decryptor(header.subarray(1), tag, context);
-      this.openedOrThrow(context, () => {
-        forEachChunk(input, header.length, size - TAG_BYTES, (chunk) => writeSync(output, decipher.update(chunk)));
-        writeSync(output, decipher.final());
-      });
+      forEachChunk(input, header.length, size - TAG_BYTES, (chunk) => writeSync(output, decipher.update(chunk)));
+      // Only final() checks the tag: a failed write is reported as itself, not as a wrong key.
+      writeSync(output, this.openedOrThrow(context, () => decipher.final()));
     });
   }
 
-  private encryptor(context: string): { nonce: Buffer; cipher: CipherGCM } {
+  /** A fresh cipher and the header (format version, nonce) that goes in front of its output. */
+  private encryptor(context: string): { header: Buffer; cipher: CipherGCM } {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, 'utf8'));
-    return { nonce, cipher };
+    return { header: Buffer.concat([Buffer.of(FORMAT_VERSION), nonce]), cipher };
   }
 
   private decryptor(nonce: Uint8Array, tag: Uint8Array, context: string): DecipherGCM {
