@@ -10,7 +10,9 @@ import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
 import { createScoreMapper } from './pipeline/score.ts';
-import { loadModelManifest } from './pipeline/model-manifest.ts';
+import { loadModelManifest, type ModelManifest } from './pipeline/model-manifest.ts';
+import { DataDirLock } from './gallery/data-dir-lock.ts';
+import { PartitionPolicies } from './services/partition-policy.ts';
 import { BiometricService } from './services/biometric.service.ts';
 import { ApiKeyRepository } from './security/api-key.repository.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
@@ -26,6 +28,16 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const manifest = loadModelManifest(config.modelsDir);
   mkdirSync(config.dataDir, { recursive: true });
+  const lock = DataDirLock.acquire(config.dataDir);
+  try {
+    return await serve(config, logger, manifest, lock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function serve(config: Config, logger: Logger, manifest: ModelManifest, lock: DataDirLock): Promise<RunningServer> {
   const cipher = loadTemplateCipher(config.encryption, config.dataDir, logger);
   // The workers load their models in their own threads while this one opens the gallery (seconds
   // each with a large gallery), so a restart waits for the slower of the two rather than both.
@@ -52,7 +64,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
   const metrics = new Metrics(gallery);
-  const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition));
+  const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits);
   const app = createApp({
     config,
     logger,
@@ -62,7 +74,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     audit,
     metrics,
     health: () => ({
-      components: { faiss_index: gallery.isHealthy(), ...faces.health() },
+      components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),
     }),
   });
@@ -89,6 +101,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       keys.close();
       audit.close();
       await faces.close();
+      lock.release();
     })());
   return { url, server, close };
 }

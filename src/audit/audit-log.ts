@@ -14,7 +14,10 @@ const SCHEMA = `
     status INTEGER NOT NULL,
     code TEXT NOT NULL,
     score REAL,
-    quality REAL
+    quality REAL,
+    threshold REAL,
+    decision TEXT,
+    matched_subject_id TEXT
   );
   CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at);
   CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
@@ -37,7 +40,20 @@ export interface AuditEvent {
   code: string;
   score: number | null;
   quality: number | null;
+  /** the threshold the decision was made with, after the partition's minimum (search, verify, duplicate check) */
+  threshold: number | null;
+  /** enrolled, duplicate_reported, hit, no_hit, match, no_match, deleted; null when refused (see code) */
+  decision: string | null;
+  /** the existing subject an enrolment matched in the duplicate-identity check */
+  matched_subject_id: string | null;
 }
+
+/** Columns added after the first release: an older audit.sqlite gets them (NULL in its old rows) at open. */
+const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['threshold', 'REAL'],
+  ['decision', 'TEXT'],
+  ['matched_subject_id', 'TEXT'],
+];
 
 /** `<dataDir>/audit.sqlite`, apart from the gallery: exported and retained on its own schedule. */
 export class AuditLog {
@@ -51,11 +67,13 @@ export class AuditLog {
     // An operation that returned is on record even after a power loss.
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    const present = new Set(this.db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'audit_events\')').all().map((c) => c.name));
+    for (const [name, type] of ADDED_COLUMNS) if (!present.has(name)) this.db.exec(`ALTER TABLE audit_events ADD COLUMN ${name} ${type}`);
     this.insert = this.db.prepare<[AuditEvent]>(`
-      INSERT INTO audit_events (at, request_id, key_id, operation, partition, subject_id, status, code, score, quality)
-      VALUES (@at, @request_id, @key_id, @operation, @partition, @subject_id, @status, @code, @score, @quality)`);
+      INSERT INTO audit_events (at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id)
+      VALUES (@at, @request_id, @key_id, @operation, @partition, @subject_id, @status, @code, @score, @quality, @threshold, @decision, @matched_subject_id)`);
     this.range = this.db.prepare<[string, string], AuditEvent>(`
-      SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality
+      SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id
       FROM audit_events WHERE at >= ? AND at < ? ORDER BY seq`);
   }
 

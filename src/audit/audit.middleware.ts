@@ -21,6 +21,8 @@ export function auditTrail(log: AuditLog): Middleware {
     } finally {
       const scope = ctx.state.operation;
       if (scope && AUDITED.has(scope.operation)) {
+        // a duplicate-identity refusal is on record with the subject it matched, its score and threshold
+        const duplicate = failure?.code === 'duplicate_identity' ? (failure.details as { matched_subject_id: string; score: number; threshold: number }) : undefined;
         log.append({
           at: new Date().toISOString(),
           request_id: ctx.state.requestId,
@@ -30,8 +32,11 @@ export function auditTrail(log: AuditLog): Middleware {
           subject_id: scope.subjectId ?? null,
           status: failure?.status ?? ctx.status,
           code: failure?.code ?? 'ok',
-          score: scope.score ?? null,
+          score: scope.score ?? duplicate?.score ?? null,
           quality: scope.quality ?? null,
+          threshold: scope.threshold ?? duplicate?.threshold ?? null,
+          decision: failure ? null : (scope.decision ?? null),
+          matched_subject_id: scope.matchedSubjectId ?? duplicate?.matched_subject_id ?? null,
         });
       }
     }

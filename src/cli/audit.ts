@@ -1,4 +1,4 @@
-// npm run audit -- export [--from 2026-01-01] [--to 2026-12-31]   → JSON lines on stdout
+// npm run -s audit -- export [--from 2026-01-01] [--to 2026-12-31]   → JSON lines on stdout
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,7 +6,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { loadConfig } from '../config/config.ts';
 import { runCli, UsageError } from './run.ts';
 
-const USAGE = `usage: npm run audit -- export [--from DATE|TIME] [--to DATE|TIME]
+const USAGE = `usage: npm run -s audit -- export [--from DATE|TIME] [--to DATE|TIME]
   dates are UTC; a date alone in --to includes that whole day`;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -25,6 +25,7 @@ await runCli(USAGE, (args) => {
   if (positionals.length !== 1 || positionals[0] !== 'export') throw new UsageError('the only command is "export"');
   const from = bound(values.from, '0000-01-01T00:00:00.000Z', false);
   const to = bound(values.to, '9999-12-31T23:59:59.999Z', true);
+  if (from >= to) throw new UsageError(`--from ${values.from} is not before --to ${values.to}: the range holds no time`);
   const path = join(loadConfig().dataDir, 'audit.sqlite');
   if (!existsSync(path)) throw new Error(`no audit log at ${path}`);
   const log = new AuditLog(path);

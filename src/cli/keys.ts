@@ -1,9 +1,10 @@
-// npm run keys -- create --name NAME --scopes enrol,search --partitions default,vip
-// npm run keys -- list | revoke <id> | rotate-template-key
+// npm run -s keys -- create --name NAME --scopes enrol,search --partitions default,vip
+// npm run -s keys -- list | revoke <id> | rotate-template-key
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.ts';
+import { assertNoServerRunning } from '../gallery/data-dir-lock.ts';
 import { rotateTemplateKey } from '../gallery/index.ts';
 import { pino } from 'pino';
 import { ApiKeyRepository } from '../security/api-key.repository.ts';
@@ -16,10 +17,11 @@ import { runCli, UsageError } from './run.ts';
 const stderrLogger = pino({ level: 'warn' }, pino.destination(2));
 
 const USAGE = `usage:
-  npm run keys -- create --name NAME --scopes enrol,search,verify,delete,admin --partitions default,vip|*
-  npm run keys -- list
-  npm run keys -- revoke <key id>
-  npm run keys -- rotate-template-key      (stop the server first)`;
+  npm run -s keys -- create --name NAME --scopes enrol,search,verify,delete,admin --partitions default,vip|'*'
+  npm run -s keys -- list
+  npm run -s keys -- revoke <key id>
+  npm run -s keys -- rotate-template-key      (refused while a server runs on the data directory)
+  (-s keeps npm's own banner out of the output, so the key is the only line on stdout)`;
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 
@@ -33,9 +35,11 @@ await runCli(USAGE, (args) => {
     if (command === 'create') {
       const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, scopes: { type: 'string' }, partitions: { type: 'string' } } });
       if (values.name === undefined) throw new UsageError('--name is required');
+      // A key for every partition is a decision, not a default: it must be asked for with --partitions '*'.
+      if (values.partitions === undefined) throw new UsageError("--partitions is required: a list such as default,vip, or '*' for every partition");
       let created;
       try {
-        created = auth.createKey({ name: values.name, operations: list(values.scopes) as Operation[], partitions: list(values.partitions ?? '*') });
+        created = auth.createKey({ name: values.name, operations: list(values.scopes) as Operation[], partitions: list(values.partitions) });
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
@@ -62,6 +66,8 @@ await runCli(USAGE, (args) => {
  * if this is interrupted, one of the two files opens the gallery (the server names the key id it needs).
  */
 function rotate(config: ReturnType<typeof loadConfig>): void {
+  // A running server keeps the old key in memory and could not enrol under the new one.
+  assertNoServerRunning(config.dataDir, 'rotating the template key');
   const current = loadTemplateCipher(config.encryption, config.dataDir, stderrLogger);
   const next = TemplateCipher.generate();
   const source = templateKeySource(config.encryption, config.dataDir);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
+import { policyConfigSchema } from '../services/partition-policy.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -19,9 +20,11 @@ const configSchema = z
         /** largest accepted JSON body / metadata part */
         maxJsonBytes: z.number().int().min(256).default(64 * 1024),
         requestTimeoutMs: z.number().int().min(100).default(30_000),
+        /** partitions the gallery may hold; an enrolment that would create one more is refused with 409 */
+        maxPartitions: z.number().int().min(1).default(1000),
       })
       .strict()
-      .default({ maxImageBytes: 10 * 1024 * 1024, maxJsonBytes: 64 * 1024, requestTimeoutMs: 30_000 }),
+      .prefault({}),
     matching: z
       .object({
         /** contract default for `threshold` on search and verify */
@@ -34,6 +37,8 @@ const configSchema = z
     /** milliseconds after the last gallery write before changed FAISS indexes are saved */
     indexFlushDelayMs: z.number().int().min(0).default(2000),
     pipeline: pipelineConfigSchema.default(pipelineConfigSchema.parse({})),
+    /** per-partition threshold floor, multi-face and duplicate-identity rules (src/services/partition-policy.ts) */
+    policy: policyConfigSchema.prefault({}),
     auth: z
       .object({
         /** unset: keys are required unless the server listens on loopback only (see src/security/auth-policy.ts) */

@@ -180,7 +180,7 @@ describe('SIGKILL', () => {
   // A separate process enrols and then dies by SIGKILL: no close(), no flush, nothing after the last return.
   const child = `
     const { openGallery } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)});
-    const { quietLogger } = await import(${JSON.stringify(new URL('../logger.ts', import.meta.url).pathname)});
+    const { quietLogger } = await import(${JSON.stringify(new URL('../../test/helpers/quiet-logger.ts', import.meta.url).pathname)});
     const { TemplateCipher } = await import(${JSON.stringify(new URL('../security/template-cipher.ts', import.meta.url).pathname)});
     const [dataDir, count] = process.argv.slice(-2);
     const gallery = openGallery({ dataDir, flushDelayMs: 60000, logger: quietLogger, cipher: new TemplateCipher(Buffer.from(${JSON.stringify(SPEC_TEMPLATE_KEY)}, 'base64')), dimension: 512 });

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { ApiError } from '../errors.ts';
 import type { Template } from '../pipeline/types.ts';
 import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { TemplateRecord } from './gallery.ts';
@@ -228,9 +229,15 @@ export class GalleryRepository {
     return resealed;
   }
 
+  /** false once the gallery was re-encrypted under another key behind this process's back */
+  keyIsCurrent(): boolean {
+    return this.statements.metaValue.get(META.templateKeyId)?.value === this.cipher.keyId;
+  }
+
   private assertKeyCurrent(): void {
+    if (this.keyIsCurrent()) return;
     const stored = this.statements.metaValue.get(META.templateKeyId)?.value;
-    if (stored !== this.cipher.keyId) throw new Error(`the gallery was re-encrypted under template key ${stored}; restart with that key`);
+    throw new ApiError('service_unavailable', `the gallery was re-encrypted under template key ${stored} while this server ran; restart the server with that key`);
   }
 
   private bumpGeneration(partitionId: number): number {

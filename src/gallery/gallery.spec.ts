@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.ts';
-import { quietLogger } from '../logger.ts';
+import { quietLogger } from '../../test/helpers/quiet-logger.ts';
 import type { Template } from '../pipeline/types.ts';
 import type { Gallery } from './gallery.ts';
 import {

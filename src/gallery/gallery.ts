@@ -33,6 +33,8 @@ export interface Gallery {
   templateCounts(partition: string): { sqlite: number; index: number };
   /** True when every partition's FAISS index holds as many templates as SQLite. */
   isHealthy(): boolean;
+  /** True while the gallery is sealed under the key this process holds: false after a rotation behind its back. */
+  templateKeyCurrent(): boolean;
   /** Writes indexes that changed since the last flush. */
   flush(): void;
   close(): void;

@@ -102,6 +102,10 @@ export class SqliteFaissGallery implements Gallery {
       .every((state) => this.indexes.get(state.name)?.index.size === state.templateCount);
   }
 
+  templateKeyCurrent(): boolean {
+    return this.repository.keyIsCurrent();
+  }
+
   /** Saves every changed index; tries them all, then throws if any failed (each is logged). */
   flush(): void {
     clearTimeout(this.flushTimer);

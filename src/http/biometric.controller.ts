@@ -2,8 +2,8 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { ApiError } from '../errors.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
-import { bodyParser, multipartParts, type BodyLimits } from './body.ts';
-import { parseMetadata, type MetadataSchemas } from './metadata.ts';
+import { multipartParser, multipartParts, readJsonBody, type BodyLimits } from './body.ts';
+import { decodeJsonText, parseMetadata, type MetadataSchemas } from './metadata.ts';
 import { formatScore, toXml, type XmlObject } from './xml.ts';
 
 const MULTIPART_PARTS = new Set(['image', 'metadata']);
@@ -32,9 +32,9 @@ function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: string |
   if (images[0].length === 0) throw new ApiError('image_decode_failed', 'the "image" part is empty');
 
   // curl -F metadata=@file.json sends metadata as a file part; accept it as text too.
-  const metadataParts = [...(fields.get('metadata') ?? []), ...(files.get('metadata') ?? []).map((b) => b.toString('utf8'))];
+  const metadataParts = [...(fields.get('metadata') ?? []), ...(files.get('metadata') ?? [])];
   if (metadataParts.length > 1) throw new ApiError('invalid_metadata', 'send at most one "metadata" part');
-  return { image: images[0], metadata: metadataParts[0] };
+  return { image: images[0], metadata: metadataParts[0] && decodeJsonText(metadataParts[0], 'metadata') };
 }
 
 /** Hands the parsed partition to the key's scope check (and the audit record) before any work starts. */
@@ -61,26 +61,27 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
   const multipart = [
     requireContentType('multipart/form-data', 'an "image" file part and a "metadata" JSON part'),
     refuseWhenBusy(service),
-    bodyParser(limits),
+    multipartParser(limits),
   ];
 
   router.post('/search', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
     const outcome = await service.search(image, authorized(ctx, parseMetadata(schemas.search, metadata)));
     const best = outcome.candidates[0];
-    ctx.state.operation!.record({ subjectId: best?.subjectId, score: best?.score, quality: outcome.qualityScore });
+    ctx.state.operation!.record({ ...outcome, subjectId: best?.subjectId, score: best?.score, quality: outcome.qualityScore });
     sendXml(ctx, 'SearchResponse', {
       status: 'OK',
       candidates: { candidate: outcome.candidates.map((c) => ({ subject_id: c.subjectId, score: formatScore(c.score), rank: c.rank })) },
       quality_score: formatScore(outcome.qualityScore),
       model_id: outcome.modelId,
+      face_count: outcome.faceCount,
     });
   });
 
   router.post('/verify', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
     const outcome = await service.verify(image, authorized(ctx, parseMetadata(schemas.verify, metadata)));
-    ctx.state.operation!.record({ score: outcome.score, quality: outcome.qualityScore });
+    ctx.state.operation!.record({ ...outcome, quality: outcome.qualityScore });
     sendXml(ctx, 'VerifyResponse', {
       status: 'OK',
       match: outcome.match,
@@ -88,23 +89,28 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
       subject_id: outcome.subjectId,
       quality_score: formatScore(outcome.qualityScore),
       model_id: outcome.modelId,
+      face_count: outcome.faceCount,
     });
   });
 
   router.post('/enrol', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
     const outcome = await service.enrol(image, authorized(ctx, parseMetadata(schemas.enrol, metadata)));
-    ctx.state.operation!.record({ quality: outcome.qualityScore });
+    ctx.state.operation!.record({ ...outcome, subjectId: outcome.subjectId, score: outcome.duplicateOf?.score, quality: outcome.qualityScore });
     sendXml(ctx, 'EnrolResponse', {
       status: 'OK',
       subject_id: outcome.subjectId,
       quality_score: formatScore(outcome.qualityScore),
       model_id: outcome.modelId,
+      face_count: outcome.faceCount,
+      ...(outcome.duplicateOf ? { duplicate_of: { subject_id: outcome.duplicateOf.subjectId, score: formatScore(outcome.duplicateOf.score) } } : {}),
     });
   });
 
-  router.post('/delete', requireContentType('application/json', 'a JSON object with subject_id and partition'), bodyParser(limits), (ctx) => {
-    const outcome = service.delete(authorized(ctx, parseMetadata(schemas.delete, ctx.request.body)));
+  router.post('/delete', requireContentType('application/json', 'a JSON object with subject_id and partition'), async (ctx) => {
+    const body = decodeJsonText(await readJsonBody(ctx, limits.maxJsonBytes), 'request body');
+    const outcome = service.delete(authorized(ctx, parseMetadata(schemas.delete, body, 'request body')));
+    ctx.state.operation!.record(outcome);
     sendXml(ctx, 'DeleteResponse', { status: 'OK', subject_id: outcome.subjectId });
   });
 

@@ -8,16 +8,39 @@ export interface MatchingDefaults {
   maxTopK: number;
 }
 
-// XML 1.0 cannot carry C0 controls (other than tab/newline/CR, which no id needs either), DEL and
-// C1 controls, nor lone surrogates; an id we could not echo back is refused on the way in.
-const SUBJECT_ID_PATTERN = /^[^\p{Cc}\p{Cs}\uFFFE\uFFFF]+$/u;
 export const MAX_SUBJECT_ID_LENGTH = 256;
+
+/**
+ * The identifier policy (README "Identifiers"). One person must never be reachable under two ids that
+ * look alike, nor two people under one: ids are normalised to Unicode NFC (so a precomposed "é" and
+ * "e" + combining accent are one id), and characters that are invisible, ambiguous or cannot be stored
+ * and echoed exactly are refused, each with its own reason.
+ */
+const SUBJECT_ID_RULES: ReadonlyArray<[RegExp, string]> = [
+  // with the u flag a valid surrogate pair is one code point, so only unpaired halves match
+  [/\p{Cs}/u, 'subject_id is not well-formed Unicode: it holds an unpaired UTF-16 surrogate'],
+  [/\uFFFD/u, 'subject_id holds U+FFFD, the replacement character: its bytes were decoded from another encoding somewhere; send the id as UTF-8'],
+  [/\p{Cc}/u, 'subject_id must not contain control characters'],
+  [/\p{Cf}/u, 'subject_id must not contain invisible format characters (zero-width characters, bidirectional controls, byte-order marks)'],
+  [/[\p{Zl}\p{Zp}]/u, 'subject_id must not contain line or paragraph separators'],
+  [/\p{Co}/u, 'subject_id must not contain private-use characters'],
+  [/\p{Cn}/u, 'subject_id must not contain noncharacters or unassigned code points'],
+  [/^\s|\s$/u, 'subject_id must not be blank, nor start or end with white space'],
+];
+
+export function subjectIdProblem(id: string): string | undefined {
+  return SUBJECT_ID_RULES.find(([pattern]) => pattern.test(id))?.[1];
+}
 
 const subjectId = z
   .string({ error: 'subject_id must be a string' })
   .min(1, 'subject_id must not be empty')
-  .max(MAX_SUBJECT_ID_LENGTH, `subject_id must be at most ${MAX_SUBJECT_ID_LENGTH} characters`)
-  .regex(SUBJECT_ID_PATTERN, 'subject_id must not contain control characters');
+  .superRefine((id, ctx) => {
+    const problem = subjectIdProblem(id);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((id) => id.normalize('NFC'))
+  .pipe(z.string().max(MAX_SUBJECT_ID_LENGTH, `subject_id must be at most ${MAX_SUBJECT_ID_LENGTH} characters`));
 
 const partition = z
   .string({ error: 'partition must be a string' })
@@ -51,18 +74,36 @@ export type VerifyMetadata = z.infer<MetadataSchemas['verify']>;
 export type EnrolMetadata = z.infer<MetadataSchemas['enrol']>;
 export type DeleteMetadata = z.infer<MetadataSchemas['delete']>;
 
-/** Parses a metadata JSON text (or an already-parsed JSON body) once, at the boundary. */
-export function parseMetadata<S extends z.ZodType>(schema: S, input: string | unknown | undefined): z.infer<S> {
-  let value: unknown = input ?? {};
-  if (typeof input === 'string') {
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A metadata part or JSON body as text: UTF-8 only, decoded strictly, because a lenient decoder maps
+ * different invalid byte sequences to the same U+FFFD and so merges different ids. A byte-order mark is
+ * refused on both, as JSON (RFC 8259) forbids senders to add one.
+ */
+export function decodeJsonText(bytes: Uint8Array, what: string): string {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw new ApiError('invalid_metadata', `${what} is not valid UTF-8: send the JSON as UTF-8 text`);
+  }
+  if (text.startsWith('\uFEFF')) throw new ApiError('invalid_metadata', `${what} starts with a byte-order mark: send JSON without one`);
+  return text;
+}
+
+/** Parses a metadata JSON text once, at the boundary; absent metadata is an empty object. */
+export function parseMetadata<S extends z.ZodType>(schema: S, input: string | undefined, what = 'metadata'): z.infer<S> {
+  let value: unknown = {};
+  if (input !== undefined) {
     try {
       value = JSON.parse(input);
     } catch {
-      throw new ApiError('invalid_metadata', 'metadata is not valid JSON');
+      throw new ApiError('invalid_metadata', `${what} is not valid JSON`);
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ApiError('invalid_metadata', 'metadata must be a JSON object');
+    throw new ApiError('invalid_metadata', `${what} must be a JSON object`);
   }
   const result = schema.safeParse(value);
   if (!result.success) {

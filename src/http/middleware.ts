@@ -27,7 +27,9 @@ export function requestContext(logger: Logger): Middleware {
       await next();
     } finally {
       const fields = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) };
-      if (ctx.status >= 500) ctx.state.log.error(fields, 'request failed');
+      // 503 is load shed or shutdown, the server working as designed: a warning, not an error per request
+      if (ctx.status === 503) ctx.state.log.warn(fields, 'request refused: busy or shutting down');
+      else if (ctx.status >= 500) ctx.state.log.error(fields, 'request failed');
       else ctx.state.log.info(fields, 'request');
     }
   };
@@ -77,12 +79,19 @@ export function notFound(routers: Router[]): Middleware {
   };
 }
 
-/** Answers 503 when a request outlives the limit; the work behind it finishes on its own. */
+/**
+ * Answers when a request outlives the limit; the work behind it finishes on its own. A client that
+ * has not finished sending its body by then gets 408 upload_timeout (its fault, and retrying at once
+ * will not help); a request the server was still working on gets 503 request_timeout.
+ */
 export function requestTimeout(ms: number): Middleware {
-  return async (_ctx, next) => {
+  return async (ctx, next) => {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ApiError('request_timeout', `request took longer than ${ms} ms`)), ms);
+      timer = setTimeout(() => {
+        if (!ctx.req.complete) reject(new ApiError('upload_timeout', `the request body did not arrive within ${ms} ms`));
+        else reject(new ApiError('request_timeout', `request took longer than ${ms} ms`));
+      }, ms);
     });
     try {
       await Promise.race([next(), expired]);

@@ -10,13 +10,17 @@ export const OPENAPI_PATH = '/api/v1/openapi.json';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
+const HEALTH_COMPONENTS = ['faiss_index', 'template_key', 'onnx_detection', 'onnx_recognition', 'onnx_quality', 'onnx_pad'];
+const faceCount = { type: 'integer', minimum: 1, description: 'faces found in the image; the largest is the subject' };
+
 /** Which error codes each kind of endpoint can answer, grouped by status for the document. */
 const MULTIPART_ERRORS: ErrorCode[] = [
   'bad_request', 'invalid_metadata', 'missing_image', 'image_decode_failed', 'unsupported_image_format', 'no_face_detected',
-  'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'payload_too_large', 'unsupported_media_type',
-  'quality_too_low', 'presentation_attack_detected', 'service_unavailable', 'request_timeout', 'internal_error',
+  'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'upload_timeout', 'duplicate_identity', 'partition_limit_reached',
+  'payload_too_large', 'unsupported_media_type', 'quality_too_low', 'multiple_faces', 'presentation_attack_detected',
+  'service_unavailable', 'request_timeout', 'internal_error',
 ];
-const DELETE_ERRORS: ErrorCode[] = ['bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error'];
+const DELETE_ERRORS: ErrorCode[] = ['bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error'];
 const UTILITY_ERRORS: ErrorCode[] = ['unauthorized', 'forbidden', 'service_unavailable', 'request_timeout', 'internal_error'];
 const ANY_ROUTE_ERRORS: ErrorCode[] = ['not_found', 'method_not_allowed'];
 
@@ -137,8 +141,21 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
           type: 'object',
           xml: { name: 'EnrolResponse' },
           additionalProperties: false,
-          required: ['status', 'subject_id', 'quality_score', 'model_id'],
-          properties: { status: { const: 'OK' }, subject_id: subjectId, quality_score: score('face quality of the image, 0–1'), model_id: { type: 'string' } },
+          required: ['status', 'subject_id', 'quality_score', 'model_id', 'face_count'],
+          properties: {
+            status: { const: 'OK' },
+            subject_id: subjectId,
+            quality_score: score('face quality of the image, 0–1'),
+            model_id: { type: 'string' },
+            face_count: faceCount,
+            duplicate_of: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['subject_id', 'score'],
+              properties: { subject_id: subjectId, score: score('calibrated similarity to the existing subject') },
+              description: 'duplicate-identity check in report mode: the face was enrolled, and matches this other subject',
+            },
+          },
         },
         Candidate: {
           type: 'object',
@@ -151,19 +168,20 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
           type: 'object',
           xml: { name: 'SearchResponse' },
           additionalProperties: false,
-          required: ['status', 'candidates', 'quality_score', 'model_id'],
+          required: ['status', 'candidates', 'quality_score', 'model_id', 'face_count'],
           properties: {
             status: { const: 'OK' },
             candidates: { type: 'array', xml: { wrapped: true }, items: { ...ref('Candidate') }, description: 'best first, all with score ≥ threshold; an empty element when none' },
             quality_score: score('face quality of the probe, 0–1'),
             model_id: { type: 'string' },
+            face_count: faceCount,
           },
         },
         VerifyResponse: {
           type: 'object',
           xml: { name: 'VerifyResponse' },
           additionalProperties: false,
-          required: ['status', 'match', 'score', 'subject_id', 'quality_score', 'model_id'],
+          required: ['status', 'match', 'score', 'subject_id', 'quality_score', 'model_id', 'face_count'],
           properties: {
             status: { const: 'OK' },
             match: { type: 'boolean', description: 'score ≥ threshold' },
@@ -171,6 +189,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
             subject_id: subjectId,
             quality_score: score('face quality of the probe, 0–1'),
             model_id: { type: 'string' },
+            face_count: faceCount,
           },
         },
         DeleteResponse: {
@@ -191,8 +210,8 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
             components: {
               type: 'object',
               additionalProperties: false,
-              required: ['faiss_index', 'onnx_detection', 'onnx_recognition', 'onnx_quality', 'onnx_pad'],
-              properties: Object.fromEntries(['faiss_index', 'onnx_detection', 'onnx_recognition', 'onnx_quality', 'onnx_pad'].map((name) => [name, { type: 'boolean' }])),
+              required: HEALTH_COMPONENTS,
+              properties: Object.fromEntries(HEALTH_COMPONENTS.map((name) => [name, { type: 'boolean' }])),
             },
             stages: { type: 'object', additionalProperties: { enum: ['enabled', 'disabled', 'not_configured'] }, description: 'optional pipeline stages (pad, mad) and whether they run' },
           },
@@ -228,7 +247,8 @@ function errorBody() {
       message: { type: 'string', minLength: 1 },
       request_id: { type: 'string', minLength: 1 },
       field: { type: 'string', description: 'invalid_metadata: the offending field' },
-      face_count: { type: 'integer', description: 'no_face_detected' },
+      face_count: { type: 'integer', description: 'no_face_detected, multiple_faces' },
+      matched_subject_id: { type: 'string', description: 'duplicate_identity: the subject already enrolled with this face' },
       queued: { type: 'integer', description: 'service_unavailable: requests waiting' },
     },
     additionalProperties: { type: ['string', 'number', 'boolean'], description: 'further details of the error, by code' },

@@ -1,8 +1,11 @@
 import Router from '@koa/router';
-import type { Gallery } from '../gallery/gallery.ts';
+import { DEFAULT_PARTITION, type Gallery } from '../gallery/gallery.ts';
+import { visiblePartitions } from '../security/auth.middleware.ts';
 
 export interface ComponentHealth {
   faiss_index: boolean;
+  /** the gallery is sealed under the key this server holds (false after a key rotation behind its back: enrolment cannot work) */
+  template_key: boolean;
   onnx_detection: boolean;
   onnx_recognition: boolean;
   onnx_quality: boolean;
@@ -13,6 +16,12 @@ export interface HealthReport {
   components: ComponentHealth;
   /** optional pipeline stages and whether they run: "enabled", "disabled" or "not_configured" */
   stages: Record<string, string>;
+}
+
+/** The gallery's partitions as the contract shows them: `default` always exists, empty until its first enrolment. */
+function listedPartitions(gallery: Gallery): string[] {
+  const stored = gallery.partitions();
+  return stored.includes(DEFAULT_PARTITION) ? stored : [DEFAULT_PARTITION, ...stored].sort();
 }
 
 export function utilityRouter(gallery: Gallery, health: () => HealthReport): Router {
@@ -26,11 +35,13 @@ export function utilityRouter(gallery: Gallery, health: () => HealthReport): Rou
   });
 
   router.get('/partitions', (ctx) => {
-    ctx.body = { partitions: gallery.partitions() };
+    ctx.body = { partitions: listedPartitions(gallery).filter(visiblePartitions(ctx)) };
   });
 
   router.get('/stats', (ctx) => {
-    const partitions = gallery.subjectCounts();
+    const visible = visiblePartitions(ctx);
+    const counts = gallery.subjectCounts();
+    const partitions = Object.fromEntries(listedPartitions(gallery).filter(visible).map((name) => [name, counts[name] ?? 0]));
     const total_subjects = Object.values(partitions).reduce((sum, n) => sum + n, 0);
     ctx.body = { total_subjects, partitions };
   });

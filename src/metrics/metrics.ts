@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { visiblePartitions } from '../security/auth.middleware.ts';
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ApiError } from '../errors.ts';
@@ -9,6 +10,9 @@ import type { FaceProcessor } from '../services/biometric.service.ts';
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export const METRICS_PATH = '/metrics';
+
+/** a sample's partition label; partition names are [A-Za-z0-9_-], so no escapes to undo */
+const PARTITION_LABEL = /^[^#].*[{,]partition="([^"]*)"/;
 
 /**
  * Prometheus metrics of one server. A registry per instance, not prom-client's global one, so
@@ -122,8 +126,15 @@ export class Metrics {
   router(): Router {
     const router = new Router();
     router.get(METRICS_PATH, async (ctx) => {
+      const visible = visiblePartitions(ctx);
       ctx.type = this.registry.contentType;
-      ctx.body = await this.registry.metrics();
+      ctx.body = (await this.registry.metrics())
+        .split('\n')
+        .filter((line) => {
+          const partition = PARTITION_LABEL.exec(line)?.[1];
+          return partition === undefined || visible(partition);
+        })
+        .join('\n');
     });
     return router;
   }

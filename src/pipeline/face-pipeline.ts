@@ -106,9 +106,10 @@ export class FacePipeline {
     const faces = await timed('detect', () => this.models.detection.detect(picture));
     // The subject is the largest face. The detector alone takes some animals and flowers for faces, so
     // each candidate must also give a face-like embedding; the next largest is tried when one does not.
-    const candidates = [...faces].sort((a, b) => boxArea(b) - boxArea(a)).slice(0, MAX_FACE_CANDIDATES);
+    const bySize = [...faces].sort((a, b) => boxArea(b) - boxArea(a));
+    const candidates = bySize.slice(0, MAX_FACE_CANDIDATES);
     let subject: Subject | undefined;
-    let rejected = 0;
+    const rejected = new Set<FaceBox>();
     for (const face of candidates) {
       const landmarks = await timed('landmarks', () => this.models.landmarks.landmarks(picture, face));
       const aligned = await timed('align', () => alignFace(picture, landmarks.five, this.models.recognition.alignment));
@@ -117,10 +118,10 @@ export class FacePipeline {
         subject = { face, landmarks, aligned, embedding };
         break;
       }
-      rejected++;
+      rejected.add(face);
     }
     if (!subject) {
-      throw new ApiError('no_face_detected', 'no face was found in the image', { face_count: 0, rejected_candidates: rejected });
+      throw new ApiError('no_face_detected', 'no face was found in the image', { face_count: 0, rejected_candidates: rejected.size });
     }
     const { face, landmarks, aligned, embedding } = subject;
 
@@ -139,12 +140,14 @@ export class FacePipeline {
       });
     }
     timings.total = performance.now() - started;
+    const counted = [face, ...bySize.filter((f) => f !== face && !rejected.has(f))].map((f) => clipBox(f, picture.width, picture.height));
     return {
       template: embedding.template,
       quality,
       pad,
-      faceCount: faces.length - rejected,
-      face: clipBox(face, picture.width, picture.height),
+      faceCount: counted.length,
+      face: counted[0],
+      faces: counted,
       modelId: this.modelId,
       timings,
       mad,

@@ -49,8 +49,12 @@ export interface PipelineResult {
   template: Template;
   quality: QualityReport;
   pad: PadReport;
+  /** faces in the image: the detections that were not rejected as non-faces */
   faceCount: number;
+  /** the subject's face, clipped to the image */
   face: FaceBox;
+  /** every face counted in faceCount, the subject first, then by size; image coordinates */
+  faces: FaceBox[];
   /** recognition model that produced the template */
   modelId: string;
   /** milliseconds per stage, for metrics and benchmarks */

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { AuthService, Operation, Principal } from './auth.service.ts';
+import { ALL_PARTITIONS, type AuthService, type Operation, type Principal } from './auth.service.ts';
 
 /** What a route needs: an operation scope, or nothing at all. */
 export type RouteAccess = Operation | 'public';
@@ -16,6 +16,9 @@ export interface OperationResult {
   subjectId?: string;
   score?: number;
   quality?: number;
+  threshold?: number;
+  decision?: string;
+  matchedSubjectId?: string;
 }
 
 /**
@@ -29,6 +32,11 @@ export class OperationScope {
   subjectId: string | undefined;
   score: number | undefined;
   quality: number | undefined;
+  threshold: number | undefined;
+  decision: string | undefined;
+  matchedSubjectId: string | undefined;
+  /** the public id of the presented key, known from its form even when the key is unknown or revoked */
+  presentedKeyId: string | undefined;
 
   constructor(
     readonly operation: Operation,
@@ -36,7 +44,7 @@ export class OperationScope {
   ) {}
 
   get keyId(): string | null {
-    return this.principal?.keyId ?? null;
+    return this.principal?.keyId ?? this.presentedKeyId ?? null;
   }
 
   target(partition: string, subjectId?: string): void {
@@ -49,6 +57,9 @@ export class OperationScope {
     this.subjectId = result.subjectId ?? this.subjectId;
     this.score = result.score;
     this.quality = result.quality;
+    this.threshold = result.threshold;
+    this.decision = result.decision;
+    this.matchedSubjectId = result.matchedSubjectId;
   }
 }
 
@@ -70,11 +81,22 @@ export function authentication(auth: AuthService, routers: readonly Router[], ac
     if (rule === 'public') return next();
     const scope = rule ? new OperationScope(rule, auth) : undefined;
     ctx.state.operation = scope;
-    const principal = auth.authenticate(presentedKey(ctx));
+    const presented = presentedKey(ctx);
+    if (scope) scope.presentedKeyId = auth.publicIdOf(presented);
+    const principal = auth.authenticate(presented);
     if (scope) {
       scope.principal = principal;
       auth.requireOperation(principal, scope.operation);
     }
     await next();
   };
+}
+
+/**
+ * Which partitions the caller may see by name and count. Admin keys are partition-scoped like any other:
+ * `--scopes admin --partitions vip` administers vip and learns nothing of the other partitions.
+ */
+export function visiblePartitions(ctx: Context): (partition: string) => boolean {
+  const partitions = ctx.state.operation?.principal?.partitions ?? ALL_PARTITIONS;
+  return partitions === ALL_PARTITIONS ? () => true : (partition) => partitions.has(partition);
 }

@@ -76,6 +76,11 @@ export class AuthService {
     throw new Error(this.keys.find(id) ? `key ${id} is already revoked` : `no key ${id}`);
   }
 
+  /** The public id part of a key-shaped string (what `list` shows), whether or not such a key exists. */
+  publicIdOf(presented: string | undefined): string | undefined {
+    return presented === undefined ? undefined : KEY_PATTERN.exec(presented)?.[1];
+  }
+
   /** The caller behind a presented key (Bearer or X-API-Key value), or anonymous where keys are optional. */
   authenticate(presented: string | undefined): Principal {
     if (presented === undefined || presented === '') {

@@ -1,8 +1,9 @@
 import { ApiError } from '../errors.ts';
 import { DEFAULT_PARTITION, type Gallery } from '../gallery/gallery.ts';
 import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } from '../http/metadata.ts';
-import type { PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
+import type { FaceBox, PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
 import type { ScoreMapper } from '../pipeline/score.ts';
+import type { PartitionPolicies, PartitionPolicy } from './partition-policy.ts';
 
 export interface FaceProcessor {
   /** recognition model that produces the templates */
@@ -12,11 +13,29 @@ export interface FaceProcessor {
   process(image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult>;
 }
 
-export interface EnrolOutcome {
+/** What the audit log keeps of a decision besides its outcome code. */
+export interface Decision {
+  /** enrolled / duplicate_reported, hit / no_hit, match / no_match, deleted */
+  decision: string;
+  /** the threshold the decision was made with, after the partition's minimum was applied */
+  threshold?: number;
+  /** for a duplicate-identity report: the subject the new face matched */
+  matchedSubjectId?: string;
+}
+
+export interface DuplicateMatch {
+  subjectId: string;
+  score: number;
+}
+
+export interface EnrolOutcome extends Decision {
   subjectId: string;
   partition: string;
   qualityScore: number;
   modelId: string;
+  faceCount: number;
+  /** report mode of the duplicate check: the existing subject the face matched */
+  duplicateOf?: DuplicateMatch;
 }
 
 export interface SearchCandidate {
@@ -25,25 +44,31 @@ export interface SearchCandidate {
   rank: number;
 }
 
-export interface SearchOutcome {
+export interface SearchOutcome extends Decision {
   partition: string;
   candidates: SearchCandidate[];
   qualityScore: number;
   modelId: string;
+  faceCount: number;
 }
 
-export interface VerifyOutcome {
+export interface VerifyOutcome extends Decision {
   subjectId: string;
   partition: string;
   match: boolean;
   score: number;
   qualityScore: number;
   modelId: string;
+  faceCount: number;
 }
 
-export interface DeleteOutcome {
+export interface DeleteOutcome extends Decision {
   subjectId: string;
   partition: string;
+}
+
+export interface GalleryLimits {
+  maxPartitions: number;
 }
 
 function dot(a: Template, b: Template): number {
@@ -52,11 +77,23 @@ function dot(a: Template, b: Template): number {
   return sum;
 }
 
+/** a face box's linear size: the square root of its area, so a ratio compares heights and widths alike */
+function faceSize(face: FaceBox): number {
+  return Math.sqrt(Math.max(0, face.x2 - face.x1) * Math.max(0, face.y2 - face.y1));
+}
+
+/**
+ * Enrol, search, verify and delete over one gallery. Every image is processed before any gallery
+ * lookup, so a caller learns nothing about who is enrolled without sending a real face, and every
+ * threshold is raised to its partition's minimum (PartitionPolicies).
+ */
 export class BiometricService {
   constructor(
     private readonly gallery: Gallery,
     private readonly faces: FaceProcessor,
     private readonly toScore: ScoreMapper,
+    private readonly policies: PartitionPolicies,
+    private readonly limits: GalleryLimits,
   ) {}
 
   /** throws service_unavailable when an image request would be refused now, before its upload is read */
@@ -66,40 +103,73 @@ export class BiometricService {
 
   async enrol(image: Uint8Array, metadata: EnrolMetadata): Promise<EnrolOutcome> {
     const face = await this.faces.process(image, 'enrol');
+    const policy = this.policies.for(metadata.partition);
+    this.assertSingleFace(face, policy);
+    // From here to the insert nothing awaits: the duplicate check and the partition limit see the
+    // gallery exactly as the insert finds it, even with concurrent enrolments.
+    this.assertRoomForPartition(metadata.partition);
+    const duplicateOf = this.findDuplicate(metadata.partition, metadata.subject_id, face.template, policy);
+    if (duplicateOf && policy.duplicates.mode === 'refuse') {
+      throw new ApiError('duplicate_identity', `the face matches subject ${duplicateOf.subjectId} already enrolled in partition ${metadata.partition}`, {
+        matched_subject_id: duplicateOf.subjectId,
+        score: duplicateOf.score,
+        threshold: policy.duplicates.threshold,
+      });
+    }
     this.gallery.enrol(metadata.partition, metadata.subject_id, {
       template: face.template,
       modelId: face.modelId,
       quality: face.quality.score,
       source: 'enrol',
     });
-    return { subjectId: metadata.subject_id, partition: metadata.partition, qualityScore: face.quality.score, modelId: face.modelId };
-  }
-
-  async search(image: Uint8Array, metadata: SearchMetadata): Promise<SearchOutcome> {
-    this.requirePartition(metadata.partition);
-    const face = await this.faces.process(image, 'probe');
-    const candidates = this.gallery
-      .search(metadata.partition, face.template, metadata.top_k)
-      .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
-      .filter((candidate) => candidate.score >= metadata.threshold)
-      .map((candidate, index) => ({ ...candidate, rank: index + 1 }));
-    return { partition: metadata.partition, candidates, qualityScore: face.quality.score, modelId: face.modelId };
-  }
-
-  async verify(image: Uint8Array, metadata: VerifyMetadata): Promise<VerifyOutcome> {
-    this.requireSubject(metadata.partition, metadata.subject_id);
-    const face = await this.faces.process(image, 'probe');
-    // Re-read after the pipeline: a concurrent delete may have removed the subject meanwhile.
-    const templates = this.requireSubject(metadata.partition, metadata.subject_id);
-    const similarity = Math.max(...templates.map((template) => dot(template, face.template)));
-    const score = this.toScore(similarity);
     return {
       subjectId: metadata.subject_id,
       partition: metadata.partition,
-      match: score >= metadata.threshold,
+      qualityScore: face.quality.score,
+      modelId: face.modelId,
+      faceCount: face.faceCount,
+      decision: duplicateOf ? 'duplicate_reported' : 'enrolled',
+      ...(duplicateOf ? { duplicateOf, matchedSubjectId: duplicateOf.subjectId, threshold: policy.duplicates.threshold } : {}),
+    };
+  }
+
+  async search(image: Uint8Array, metadata: SearchMetadata): Promise<SearchOutcome> {
+    const face = await this.faces.process(image, 'probe');
+    this.requirePartition(metadata.partition);
+    const threshold = this.policies.effectiveThreshold(metadata.partition, metadata.threshold);
+    const candidates = this.gallery
+      .search(metadata.partition, face.template, metadata.top_k)
+      .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
+      .filter((candidate) => candidate.score >= threshold)
+      .map((candidate, index) => ({ ...candidate, rank: index + 1 }));
+    return {
+      partition: metadata.partition,
+      candidates,
+      qualityScore: face.quality.score,
+      modelId: face.modelId,
+      faceCount: face.faceCount,
+      threshold,
+      decision: candidates.length > 0 ? 'hit' : 'no_hit',
+    };
+  }
+
+  async verify(image: Uint8Array, metadata: VerifyMetadata): Promise<VerifyOutcome> {
+    const face = await this.faces.process(image, 'probe');
+    const templates = this.requireSubject(metadata.partition, metadata.subject_id);
+    const similarity = Math.max(...templates.map((template) => dot(template, face.template)));
+    const score = this.toScore(similarity);
+    const threshold = this.policies.effectiveThreshold(metadata.partition, metadata.threshold);
+    const match = score >= threshold;
+    return {
+      subjectId: metadata.subject_id,
+      partition: metadata.partition,
+      match,
       score,
       qualityScore: face.quality.score,
       modelId: face.modelId,
+      faceCount: face.faceCount,
+      threshold,
+      decision: match ? 'match' : 'no_match',
     };
   }
 
@@ -108,7 +178,41 @@ export class BiometricService {
     if (!this.gallery.deleteSubject(metadata.partition, metadata.subject_id)) {
       throw new ApiError('unknown_subject', `subject is not enrolled in partition ${metadata.partition}`);
     }
-    return { subjectId: metadata.subject_id, partition: metadata.partition };
+    return { subjectId: metadata.subject_id, partition: metadata.partition, decision: 'deleted' };
+  }
+
+  /** One photo, one person: a second face of comparable size makes it unclear whom an enrolment is of. */
+  private assertSingleFace(face: PipelineResult, policy: PartitionPolicy): void {
+    if (policy.multipleFaces !== 'refuse' || face.faces.length < 2) return;
+    const [subject, second] = face.faces;
+    const ratio = faceSize(second) / faceSize(subject);
+    if (ratio >= policy.secondFaceRatio) {
+      throw new ApiError('multiple_faces', `the image holds ${face.faceCount} faces and the second is ${Math.round(ratio * 100)} % the size of the first: enrol from a photo of one person`, {
+        face_count: face.faceCount,
+        second_face_ratio: Number(ratio.toFixed(3)),
+      });
+    }
+  }
+
+  private assertRoomForPartition(partition: string): void {
+    // the default partition always exists, so enrolling into it never creates one
+    if (partition === DEFAULT_PARTITION || this.gallery.hasPartition(partition)) return;
+    const count = this.gallery.partitions().length;
+    if (count >= this.limits.maxPartitions) {
+      throw new ApiError('partition_limit_reached', `the gallery holds ${count} partitions, the configured maximum (limits.maxPartitions); enrol into an existing one`, {
+        max_partitions: this.limits.maxPartitions,
+      });
+    }
+  }
+
+  /** The best other subject at or above the duplicate threshold; re-enrolling the same subject is no duplicate. */
+  private findDuplicate(partition: string, subjectId: string, template: Template, policy: PartitionPolicy): DuplicateMatch | undefined {
+    if (policy.duplicates.mode === 'off') return undefined;
+    const best = this.gallery
+      .search(partition, template, 2)
+      .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
+      .find((match) => match.subjectId !== subjectId);
+    return best && best.score >= policy.duplicates.threshold ? best : undefined;
   }
 
   private requirePartition(partition: string): void {

@@ -25,7 +25,8 @@ let server: TestServer;
 let url: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The server's threshold floor (policy) is lifted here so the ranking of every subject can be checked.
+  server = await startTestServer({ policy: { defaults: { minThreshold: 0 } } });
   url = server.url;
   for (const identity of IDENTITIES) {
     const reply = await readXml(await postMultipart(url, '/api/v1/enrol', { image: fixture(identity.enrol), metadata: { subject_id: identity.id } }));
@@ -42,7 +43,8 @@ describe('enrol', () => {
     const reply = await readXml(await postMultipart(url, '/api/v1/enrol', { image: fixture('faces/london_005/1.jpg'), metadata: { subject_id: 'london_005', partition: 'visitors' } }));
     expect(reply.status).toBe(200);
     expect(reply.root).toBe('EnrolResponse');
-    expect(reply.elements).toEqual(['status', 'subject_id', 'quality_score', 'model_id']);
+    expect(reply.elements).toEqual(['status', 'subject_id', 'quality_score', 'model_id', 'face_count']);
+    expect(reply.body.face_count).toBe('1');
     expect(reply.body.status).toBe('OK');
     expect(reply.body.subject_id).toBe('london_005');
     const quality = Number(reply.body.quality_score);
@@ -87,7 +89,7 @@ describe('search', () => {
     const reply = await readXml(await postMultipart(url, '/api/v1/search', { image: fixture('faces/london_002/2.jpg') }));
     expect(reply.status).toBe(200);
     expect(reply.root).toBe('SearchResponse');
-    expect(reply.elements).toEqual(['status', 'candidates', 'quality_score', 'model_id']);
+    expect(reply.elements).toEqual(['status', 'candidates', 'quality_score', 'model_id', 'face_count']);
     expect(reply.body.status).toBe('OK');
     const candidates = reply.body.candidates.candidate as Array<Record<string, string>>;
     expect(candidates.length).toBeGreaterThanOrEqual(1);
@@ -137,7 +139,8 @@ describe('verify', () => {
   it('answers the contract XML, element by element', async () => {
     const reply = await readXml(await postMultipart(url, '/api/v1/verify', { image: fixture('faces/london_001/2.jpg'), metadata: { subject_id: 'london_001', partition: 'default', threshold: 0.5 } }));
     expect(reply.root).toBe('VerifyResponse');
-    expect(reply.elements).toEqual(['status', 'match', 'score', 'subject_id', 'quality_score', 'model_id']);
+    expect(reply.elements).toEqual(['status', 'match', 'score', 'subject_id', 'quality_score', 'model_id', 'face_count']);
+    expect(reply.body.face_count).toBe('1');
     expect(reply.body.status).toBe('OK');
     expect(reply.body.subject_id).toBe('london_001');
     expect(Number(reply.body.score)).toBeGreaterThanOrEqual(0);
@@ -206,7 +209,7 @@ describe('utility endpoints', () => {
     expect(response.status).toBe(200);
     const health = await response.json();
     expect(health.status).toBe('healthy');
-    expect(health.components).toEqual({ faiss_index: true, onnx_detection: true, onnx_recognition: true, onnx_quality: true, onnx_pad: true });
+    expect(health.components).toEqual({ faiss_index: true, template_key: true, onnx_detection: true, onnx_recognition: true, onnx_quality: true, onnx_pad: true });
     expect(health.stages.mad).toBe('not_configured');
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEvent } from '../../src/audit/audit-log.ts';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { openGallery } from '../../src/gallery/index.ts';
-import { quietLogger } from '../../src/logger.ts';
+import { quietLogger } from '../helpers/quiet-logger.ts';
 import { ApiKeyRepository } from '../../src/security/api-key.repository.ts';
 import { AuthService, type KeyScopes } from '../../src/security/auth.service.ts';
 import { readKeyFile } from '../../src/security/template-key.ts';
@@ -130,7 +130,11 @@ describe('API keys on a server that requires them', () => {
 
     expect(cli('keys.ts', ['revoke', entry.id]).status).toBe(0);
     await expectRefusal(await multipart('/api/v1/search', PROBE_IMAGE, {}, bearer(key)), 401, 'unauthorized', true);
-    expect(cli('keys.ts', ['create', '--name', 'x', '--scopes', 'fly']).status).toBe(2);
+    expect(cli('keys.ts', ['create', '--name', 'x', '--scopes', 'fly', '--partitions', 'default']).status).toBe(2);
+    // every partition is asked for, never the silent default of a forgotten flag
+    const unscoped = cli('keys.ts', ['create', '--name', 'x', '--scopes', 'search']);
+    expect([unscoped.status, unscoped.stdout]).toEqual([2, '']);
+    expect(unscoped.stderr).toMatch(/--partitions is required/);
   });
 });
 
@@ -152,12 +156,12 @@ describe('audit log', () => {
 
   it('records every biometric operation with key, partition, subject, outcome, score and quality', () => {
     const mine = events.filter((event) => event.request_id === 'audit-probe-1');
-    expect(mine.map((event) => [event.operation, event.partition, event.subject_id, event.status, event.code])).toEqual([
-      ['enrol', 'audit', 'audited', 200, 'ok'],
-      ['search', 'audit', 'audited', 200, 'ok'],
-      ['verify', 'audit', 'audited', 200, 'ok'],
-      ['search', 'audit', null, 400, 'no_face_detected'],
-      ['delete', 'audit', 'audited', 200, 'ok'],
+    expect(mine.map((event) => [event.operation, event.partition, event.subject_id, event.status, event.code, event.decision, event.threshold])).toEqual([
+      ['enrol', 'audit', 'audited', 200, 'ok', 'enrolled', null],
+      ['search', 'audit', 'audited', 200, 'ok', 'hit', 0.45],
+      ['verify', 'audit', 'audited', 200, 'ok', 'match', 0.45],
+      ['search', 'audit', null, 400, 'no_face_detected', null, null],
+      ['delete', 'audit', 'audited', 200, 'ok', 'deleted', null],
     ]);
     expect(new Set(mine.map((event) => event.key_id)).size).toBe(1);
     expect(mine[0].key_id).toMatch(/^fsk_[0-9a-f]{12}$/);
@@ -182,7 +186,7 @@ describe('audit log', () => {
       for (const offset of [100, Math.floor(data.length / 2), data.length - 64]) expect(all.includes(data.subarray(offset, offset + 32)), image).toBe(false);
     }
     const columns = Object.keys(events[0]).sort();
-    expect(columns).toEqual(['at', 'code', 'key_id', 'operation', 'partition', 'quality', 'request_id', 'score', 'status', 'subject_id']);
+    expect(columns).toEqual(['at', 'code', 'decision', 'key_id', 'matched_subject_id', 'operation', 'partition', 'quality', 'request_id', 'score', 'status', 'subject_id', 'threshold']);
   });
 
   it('refuses UPDATE and DELETE', () => {
@@ -203,6 +207,9 @@ describe('audit log', () => {
     expect(lines.length).toBeGreaterThanOrEqual(events.length);
     expect(lines.slice(0, events.length)).toEqual(events);
     expect(cli('audit.ts', ['export', '--from', '2001-01-01', '--to', '2001-12-31']).stdout).toBe('');
+    const inverted = cli('audit.ts', ['export', '--from', '2026-12-31', '--to', '2026-01-01']);
+    expect([inverted.status, inverted.stdout]).toEqual([2, '']);
+    expect(inverted.stderr).toMatch(/is not before --to/);
   });
 });
 

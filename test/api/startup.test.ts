@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
-import { quietLogger } from '../../src/logger.ts';
+import { quietLogger } from '../helpers/quiet-logger.ts';
 import { startServer } from '../../src/server.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { postMultipart, readXml, startTestServer } from '../helpers/test-server.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { loadConfig, type Config } from '../../src/config/config.ts';
-import { quietLogger } from '../../src/logger.ts';
+import { quietLogger } from './quiet-logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { contract } from './contract.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGallery, type Gallery } from '../../src/gallery/index.ts';
-import { quietLogger } from '../../src/logger.ts';
+import { quietLogger } from '../helpers/quiet-logger.ts';
 import { loadTemplateCipher } from '../../src/security/template-key.ts';
 import { postJson, postMultipart, readXml, startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { enrol, faceAt, subjectsIn } from './support.ts';

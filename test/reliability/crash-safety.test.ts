@@ -2,7 +2,7 @@ import { watch } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGallery } from '../../src/gallery/index.ts';
-import { quietLogger } from '../../src/logger.ts';
+import { quietLogger } from '../helpers/quiet-logger.ts';
 import { loadTemplateCipher } from '../../src/security/template-key.ts';
 import { scratchDataDir, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { postJson, postMultipart, readXml } from '../helpers/test-server.ts';

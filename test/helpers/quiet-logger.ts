@@ -1,0 +1,4 @@
+import { pino, type Logger } from 'pino';
+
+/** For tests and tools: keeps warnings visible, drops the rest. */
+export const quietLogger: Logger = pino({ level: 'warn' });
