@@ -3,7 +3,7 @@ import { openGallery, type Gallery } from '../../src/gallery/index.ts';
 import { quietLogger } from '../helpers/quiet-logger.ts';
 import { loadTemplateCipher } from '../../src/security/template-key.ts';
 import { postJson, postMultipart, readXml, startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { enrol, faceAt, subjectsIn } from './support.ts';
+import { enrol, faceAt, LISTABLE_CONFIG, subjectsIn } from './support.ts';
 
 // Concurrent enrol / delete / search / verify against one real server. Each history is checked for
 // linearizability: some serial order of the acknowledged operations, respecting real time (an
@@ -97,7 +97,7 @@ const ROUNDS = [1, 2, 3, 4].map((seed) => ({ seed, subjectId: `contended-${seed}
 const histories = new Map<string, Operation[]>();
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer(LISTABLE_CONFIG);
   // The partition exists before the contended operations, so none is refused as unknown_partition.
   expect((await enrol(server.url, 'bystander', PARTITION, faceAt(7))).status).toBe(200);
 });
@@ -154,7 +154,7 @@ describe('concurrent deletes and reads', () => {
   let own: TestServer;
 
   beforeAll(async () => {
-    own = await startTestServer();
+    own = await startTestServer(LISTABLE_CONFIG);
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { quietLogger } from '../helpers/quiet-logger.ts';
 import { loadTemplateCipher } from '../../src/security/template-key.ts';
 import { scratchDataDir, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { postJson, postMultipart, readXml } from '../helpers/test-server.ts';
-import { faceAt, subjectsIn } from './support.ts';
+import { faceAt, LISTABLE_CONFIG, subjectsIn } from './support.ts';
 
 // The real server in a child process, SIGKILLed at chosen moments and restarted on the same data.
 // Whatever the moment, after a restart: every acknowledged write holds, nothing refused appears,
@@ -14,7 +14,7 @@ import { faceAt, subjectsIn } from './support.ts';
 
 const PARTITIONS = ['crash_a', 'crash_b'];
 // Small so index saves run during and right after each burst, where a kill can catch them.
-const SERVER_CONFIG = { indexFlushDelayMs: 15 };
+const SERVER_CONFIG = { indexFlushDelayMs: 15, ...LISTABLE_CONFIG };
 
 type Presence = 'present' | 'absent' | 'unknown';
 type Outcome = 'acknowledged' | 'refused' | 'lost';

@@ -50,7 +50,10 @@ export async function enrol(url: string, subjectId: string, partition: string, i
   return readXml(await postMultipart(url, '/api/v1/enrol', { image, metadata: { subject_id: subjectId, partition } }));
 }
 
-/** Every subject of a partition (it must hold fewer than 100), by a threshold-0 search. */
+/** Server config for tests that list partitions with subjectsIn: the threshold floor would hide the unlike subjects. */
+export const LISTABLE_CONFIG = { policy: { defaults: { minThreshold: 0 } } };
+
+/** Every subject of a partition (it must hold fewer than 100), by a threshold-0 search; the server needs LISTABLE_CONFIG. */
 export async function subjectsIn(url: string, partition: string, probe: Buffer = faceAt(0)): Promise<Set<string>> {
   const reply = await readXml(await postMultipart(url, '/api/v1/search', { image: probe, metadata: { partition, top_k: 100, threshold: 0 } }));
   if (reply.status === 404 && reply.body.code === 'unknown_partition') return new Set();
