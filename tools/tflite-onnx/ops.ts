@@ -142,10 +142,13 @@ function resize(mode: 'linear' | 'nearest', readOptions: (context: OpContext) =>
       const transform = options.alignCorners ? 'align_corners' : options.halfPixelCenters ? 'half_pixel' : 'asymmetric';
       attributes.push({ name: 'coordinate_transformation_mode', type: 'string', value: transform });
     } else {
-      const transform = options.alignCorners ? 'align_corners' : options.halfPixelCenters ? 'tf_half_pixel_for_nn' : 'asymmetric';
+      // TFLite rounds half away from zero with align_corners and floors otherwise; with half-pixel
+      // centres it floors (x + 0.5) · scale, which is ONNX half_pixel rounded half up.
+      const transform = options.alignCorners ? 'align_corners' : options.halfPixelCenters ? 'half_pixel' : 'asymmetric';
+      const rounding = options.alignCorners || options.halfPixelCenters ? 'round_prefer_ceil' : 'floor';
       attributes.push(
         { name: 'coordinate_transformation_mode', type: 'string', value: transform },
-        { name: 'nearest_mode', type: 'string', value: options.alignCorners ? 'round_prefer_ceil' : 'floor' },
+        { name: 'nearest_mode', type: 'string', value: rounding },
       );
     }
     const input = context.value(0, 'nchw');
