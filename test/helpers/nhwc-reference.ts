@@ -76,6 +76,31 @@ export function depthwiseConv2d(x: Nhwc, filter: Float32Array, filterShape: [num
   return out;
 }
 
+/**
+ * TFLite TRANSPOSE_CONV: every input cell scatters filter × value into the output, whose leading
+ * padding is that of the forward convolution from the output size; filter [O, kH, kW, I].
+ */
+export function transposeConv(x: Nhwc, filter: Float32Array, filterShape: [number, number, number, number], bias: Float32Array | null, outShape: [number, number, number, number], p: ConvParams): Nhwc {
+  const [outChannels, kernelH, kernelW, inChannels] = filterShape;
+  const rows = axisGeometry(outShape[1], kernelH, p.stride[0], 1, p.padding);
+  const cols = axisGeometry(outShape[2], kernelW, p.stride[1], 1, p.padding);
+  const out = nhwc(outShape, (i) => (bias ? bias[i % outChannels]! : 0));
+  for (let iy = 0; iy < x.shape[1]; iy++)
+    for (let ix = 0; ix < x.shape[2]; ix++)
+      for (let ky = 0; ky < kernelH; ky++)
+        for (let kx = 0; kx < kernelW; kx++) {
+          const oy = iy * p.stride[0] - rows.before + ky;
+          const ox = ix * p.stride[1] - cols.before + kx;
+          if (oy < 0 || ox < 0 || oy >= outShape[1] || ox >= outShape[2]) continue;
+          for (let o = 0; o < outChannels; o++) {
+            let sum = 0;
+            for (let i = 0; i < inChannels; i++) sum += at(x, iy, ix, i) * filter[((o * kernelH + ky) * kernelW + kx) * inChannels + i]!;
+            out.data[(oy * outShape[2] + ox) * outChannels + o]! += sum;
+          }
+        }
+  return out;
+}
+
 /** TFLite pooling looks only at cells inside the input: padding is never a candidate or a divisor. */
 export function pool2d(x: Nhwc, kind: 'max' | 'average', p: { padding: PaddingMode; stride: [number, number]; filter: [number, number] }): Nhwc {
   const rows = axisGeometry(x.shape[1], p.filter[0], p.stride[0], 1, p.padding);

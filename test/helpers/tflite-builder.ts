@@ -176,6 +176,7 @@ export const BuiltinOptionsType = {
   MulOptions: 21,
   PadOptions: 22,
   SubOptions: 28,
+  TransposeConvOptions: 49,
   ResizeNearestNeighborOptions: 74,
 } as const;
 
@@ -296,6 +297,10 @@ export function depthwiseConv2dOptions(o: { padding: number; stride: [number, nu
     type: BuiltinOptionsType.DepthwiseConv2DOptions,
     fields: [int8(o.padding), int32(strideW), int32(strideH), int32(o.multiplier), int8(o.activation ?? 0), int32(dilationW), int32(dilationH)],
   };
+}
+
+export function transposeConvOptions(o: { padding: number; stride: [number, number]; activation?: number }): OptionsSpec {
+  return { type: BuiltinOptionsType.TransposeConvOptions, fields: [int8(o.padding), int32(o.stride[1]), int32(o.stride[0]), int8(o.activation ?? 0)] };
 }
 
 export function pool2dOptions(o: { padding: number; stride: [number, number]; filter: [number, number]; activation?: number }): OptionsSpec {

@@ -13,8 +13,9 @@ try {
   // Written beside the target and renamed, so a reader never sees half a model.
   writeFileSync(`${output}.partial`, onnx);
   renameSync(`${output}.partial`, output);
-  const operators = Object.entries(report.operators).map(([name, count]) => `${name}×${count}`).join(' ');
-  process.stderr.write(`converted ${input} → ${output} (${onnx.byteLength} bytes, ${(performance.now() - started).toFixed(0)} ms): ${operators}\n`);
+  const counts = (counted: Record<string, number>) => Object.entries(counted).map(([name, count]) => `${name}×${count}`).join(' ');
+  process.stderr.write(`converted ${input} → ${output} (${onnx.byteLength} bytes, ${(performance.now() - started).toFixed(0)} ms)\n`);
+  process.stderr.write(`  TFLite operators: ${counts(report.operators)}\n  ONNX nodes: ${counts(report.nodes)}\n`);
 } catch (error) {
   process.stderr.write(`tflite-onnx: ${(error as Error).message}\n`);
   process.exit(1);

@@ -33,8 +33,10 @@ describe('convertTfliteToOnnx', () => {
     expect(digest()).toBe(digest());
   });
 
-  it('reports the operators it found', () => {
-    expect(convertTfliteToOnnx(smallNetwork()).report.operators).toEqual({ CONV_2D: 1, LOGISTIC: 1, MAX_POOL_2D: 1 });
+  it('reports the operators it found and the nodes it wrote: one transpose in, one per output', () => {
+    const { report } = convertTfliteToOnnx(smallNetwork());
+    expect(report.operators).toEqual({ CONV_2D: 1, LOGISTIC: 1, MAX_POOL_2D: 1 });
+    expect(report.nodes).toEqual({ Transpose: 3, Conv: 1, Sigmoid: 1, MaxPool: 1 });
   });
 
   it('names every operator it has no mapping for', () => {

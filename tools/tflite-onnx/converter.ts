@@ -239,6 +239,14 @@ class OperatorContext implements OpContext {
 export interface ConversionReport {
   /** Operator counts of the TFLite graph, by name. */
   operators: Record<string, number>;
+  /** Node counts of the ONNX graph, by op type. */
+  nodes: Record<string, number>;
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
 }
 
 /** Converts the main subgraph of a TFLite model; throws naming every operator it has no mapping for. */
@@ -246,8 +254,7 @@ export function convertTfliteToOnnx(tflite: Uint8Array): { onnx: Uint8Array; rep
   const model = readTfliteModel(tflite);
   const subgraph = model.subgraphs[0];
   if (!subgraph) throw new Error('the TFLite model has no subgraph');
-  const operators: Record<string, number> = {};
-  for (const op of subgraph.operators) operators[operatorName(op.builtinCode)] = (operators[operatorName(op.builtinCode)] ?? 0) + 1;
+  const operators = countBy(subgraph.operators, (op) => operatorName(op.builtinCode));
   const unsupported = [...new Set(subgraph.operators.filter((op) => !OP_MAPPINGS[op.builtinCode]).map((op) => operatorName(op.builtinCode)))];
   if (unsupported.length > 0) throw new Error(`unsupported TFLite operators: ${unsupported.join(', ')}`);
 
@@ -269,5 +276,5 @@ export function convertTfliteToOnnx(tflite: Uint8Array): { onnx: Uint8Array; rep
     docString: `converted from TFLite: ${model.description}`,
     graph,
   });
-  return { onnx, report: { operators } };
+  return { onnx, report: { operators, nodes: countBy(graph.nodes, (node) => node.opType) } };
 }

@@ -17,6 +17,7 @@ import {
   resizeBilinearOptions,
   resizeNearestNeighborOptions,
   TfliteModelBuilder,
+  transposeConvOptions,
 } from '../../test/helpers/tflite-builder.ts';
 import * as ref from '../../test/helpers/nhwc-reference.ts';
 import { convertTfliteToOnnx } from './converter.ts';
@@ -179,6 +180,27 @@ describe('TFLite → ONNX op mappings, against NHWC reference implementations', 
       expectClose(results.on_nchw!, ref.mapChannels(conv.reference(x), f));
       expectClose(results.on_input!, ref.mapChannels(x, f));
     });
+  });
+
+  it.each([
+    ['SAME, stride (2,2), 3×3', 'SAME', [2, 2], [3, 3], [1, 6, 8, 3]],
+    ['SAME, stride (2,1), 3×2, odd output', 'SAME', [2, 1], [3, 2], [1, 5, 4, 3]],
+    ['VALID, stride (2,2), 3×3', 'VALID', [2, 2], [3, 3], [1, 7, 9, 3]],
+    ['SAME, stride (2,2), 4×4', 'SAME', [2, 2], [4, 4], [1, 6, 8, 3]],
+  ] as const)('TRANSPOSE_CONV %s, with bias and fused RELU', async (_, padding, stride, kernel, outShape) => {
+    const x = randomInput([1, 3, 4, 2], 28);
+    const filterShape: Shape4 = [3, kernel[0], kernel[1], 2];
+    const filter = ref.seededValues(29, filterShape.reduce((a, b) => a * b));
+    const bias = Float32Array.from([0.25, -0.5, 0.1]);
+    const expected = ref.mapChannels(ref.transposeConv(x, filter, filterShape, bias, [...outShape], { padding, stride: [...stride] }), (v) => Math.max(v, 0));
+    const m = new TfliteModelBuilder();
+    m.op(
+      Op.TRANSPOSE_CONV,
+      [m.int32Constant('output_shape', [4], outShape), m.float32Constant('w', filterShape, filter), m.input('x', x.shape), m.float32Constant('b', [3], bias)],
+      [m.output(m.tensor('y', [...outShape]))],
+      transposeConvOptions({ padding: Padding[padding], stride: [...stride], activation: Activation.RELU }),
+    );
+    expectClose((await runConverted(m.build(), { x })).y!, expected);
   });
 
   describe('pooling', () => {

@@ -14,6 +14,7 @@ import {
   pool2dOptions,
   resizeBilinearOptions,
   resizeNearestNeighborOptions,
+  transposeConvOptions,
   type ResizeOptions,
 } from './tflite-model.ts';
 
@@ -57,6 +58,31 @@ function depthwiseConv2d(context: OpContext): void {
     { name: 'group', type: 'int', value: inputShape[3]! },
   ];
   context.produce(0, 'nchw', options.activation, (output) => context.node('Conv', inputs, [output], attributes));
+}
+
+function transposeConv(context: OpContext): void {
+  const options = transposeConvOptions(context.op.options);
+  // Inputs: output shape (int32 [4]), filter [O, H, W, I], input, optional bias.
+  const [, outHeight, outWidth] = context.output(0).shape as [number, number, number, number];
+  const filter = requireConstant(context, 1, 'the filter');
+  const [, kernelH, kernelW] = filter.shape as [number, number, number, number];
+  const [, inHeight, inWidth] = context.input(2).shape as [number, number, number, number];
+  // TFLite pads as the forward convolution from the output size would; ONNX then needs the end
+  // padding (or output_padding, when the end is short) that makes the output exactly that size.
+  const [padTop, padLeft] = explicitPads(options.padding, context.output(0).shape, [kernelH, kernelW], [options.strideH, options.strideW]);
+  const ends = [
+    options.strideH * (inHeight - 1) + kernelH - padTop! - outHeight,
+    options.strideW * (inWidth - 1) + kernelW - padLeft! - outWidth,
+  ];
+  const inputs = [context.value(2, 'nchw'), context.initializer(`${context.input(1).name}_iohw`, permute(filter, [3, 0, 1, 2]))];
+  if (context.hasInput(3)) inputs.push(context.value(3, 'native'));
+  const attributes: Attribute[] = [
+    { name: 'kernel_shape', type: 'ints', value: [kernelH, kernelW] },
+    { name: 'strides', type: 'ints', value: [options.strideH, options.strideW] },
+    { name: 'pads', type: 'ints', value: [padTop!, padLeft!, ...ends.map((end) => Math.max(end, 0))] },
+    { name: 'output_padding', type: 'ints', value: ends.map((end) => Math.max(-end, 0)) },
+  ];
+  context.produce(0, 'nchw', options.activation, (output) => context.node('ConvTranspose', inputs, [output], attributes));
 }
 
 function pool2d(onnxOp: 'MaxPool' | 'AveragePool'): OpMapping {
@@ -159,6 +185,7 @@ function resize(mode: 'linear' | 'nearest', readOptions: (context: OpContext) =>
 export const OP_MAPPINGS: Partial<Record<number, OpMapping>> = {
   [BuiltinOperator.CONV_2D]: conv2d,
   [BuiltinOperator.DEPTHWISE_CONV_2D]: depthwiseConv2d,
+  [BuiltinOperator.TRANSPOSE_CONV]: transposeConv,
   [BuiltinOperator.MAX_POOL_2D]: pool2d('MaxPool'),
   [BuiltinOperator.AVERAGE_POOL_2D]: pool2d('AveragePool'),
   [BuiltinOperator.ADD]: elementwise('Add', withFusedActivation),
