@@ -12,7 +12,7 @@ import { ensureModels } from '../../scripts/fetch-models.mjs';
 import { FIXTURES_DIR } from '../helpers/fixtures.ts';
 
 /** sha256 of the converted file; models/manifest.json pins the same value for face_landmark_468.onnx. */
-const MESH_SHA256 = '0d8fc0a812017505f8785cb8ee3bc71744a7cb82b49a082c0139f25af61d2ca5';
+const MESH_SHA256 = '1311d20d820baa4d24f2d25ceec2deb36003e01769dd96bae8875afd1e261187';
 
 const meshEntry = (sourceSha256 = 'c603fa6149219a3e9487dc9abd7a0c24474c77263273d24868378cdf40aa26d1') => ({
   role: 'landmarks',

@@ -20,12 +20,16 @@ class SubgraphConverter {
   private readonly nodes: OnnxNode[] = [];
   private readonly initializers: OnnxTensor[] = [];
   private readonly names = new Set<string>();
+  /** ONNX value names of each TFLite tensor, by layout. */
   private readonly values = new Map<number, Partial<Record<Layout, string>>>();
+  /** Constant contents by tensor index: decoded from buffers, or folded (DEQUANTIZE); null = activation. */
   private readonly constants = new Map<number, Constant | null>();
+  /** Initializers made once and shared, by key. */
+  private readonly shared = new Map<string, string>();
 
   constructor(private readonly subgraph: TfliteSubgraph) {
     // The graph's own inputs and outputs keep their TFLite names exactly.
-    for (const index of [...subgraph.inputs, ...subgraph.outputs]) this.claim(this.tensor(index).name);
+    for (const index of [...subgraph.inputs, ...subgraph.outputs]) this.uniqueName(this.tensor(index).name);
     for (const index of subgraph.inputs) this.values.set(index, { native: this.tensor(index).name });
   }
 
@@ -35,7 +39,8 @@ class SubgraphConverter {
     return tensor;
   }
 
-  private claim(base: string): string {
+  /** `base`, or `base_1`, `base_2`, … when taken; the name is then taken. */
+  uniqueName(base: string): string {
     let name = base;
     for (let n = 1; this.names.has(name); n++) name = `${base}_${n}`;
     this.names.add(name);
@@ -45,7 +50,7 @@ class SubgraphConverter {
   private nameFor(index: number, layout: Layout): string {
     const tensor = this.tensor(index);
     const isGraphOutput = this.subgraph.outputs.includes(index) && layout === 'native';
-    return isGraphOutput ? tensor.name : this.claim(layout === 'native' ? tensor.name : `${tensor.name}_nchw`);
+    return isGraphOutput ? tensor.name : this.uniqueName(layout === 'native' ? tensor.name : `${tensor.name}_nchw`);
   }
 
   constantOf(index: number): Constant | null {
@@ -53,18 +58,11 @@ class SubgraphConverter {
     return this.constants.get(index) ?? null;
   }
 
-  private readonly constantInitializers = new Map<string, string>();
-
   valueOf(index: number, layout: Layout): string {
     const constant = this.constantOf(index);
     if (constant) {
-      const key = `${index}:${layout}`;
-      let name = this.constantInitializers.get(key);
-      if (!name) {
-        name = this.addInitializer(this.nameFor(index, layout), layout === 'nchw' ? broadcastNchw(constant) : constant);
-        this.constantInitializers.set(key, name);
-      }
-      return name;
+      const base = layout === 'native' ? this.tensor(index).name : `${this.tensor(index).name}_nchw`;
+      return this.sharedInitializer(`tensor ${index} ${layout}`, base, () => (layout === 'nchw' ? broadcastNchw(constant) : constant));
     }
     const existing = this.values.get(index);
     if (!existing) throw new Error(`tensor ${this.tensor(index).name} is used before any operator produces it`);
@@ -100,23 +98,17 @@ class SubgraphConverter {
   }
 
   addInitializer(base: string, constant: Constant): string {
-    const name = this.claim(base);
+    const name = this.uniqueName(base);
     this.initializers.push({ name, dataType: onnxDataType(constant.values), dims: constant.shape, raw: rawBytes(constant.values) });
     return name;
   }
 
-  fresh(base: string): string {
-    return this.claim(base);
-  }
-
-  private readonly sharedInitializers = new Map<string, string>();
-
-  /** One initializer per name for small constants many nodes share (Clip bounds). */
-  sharedInitializer(base: string, constant: Constant): string {
-    let name = this.sharedInitializers.get(base);
+  /** The initializer made under `key` the first time it is asked for (a constant input, Clip bounds). */
+  sharedInitializer(key: string, base: string, constant: () => Constant): string {
+    let name = this.shared.get(key);
     if (!name) {
-      name = this.addInitializer(base, constant);
-      this.sharedInitializers.set(base, name);
+      name = this.addInitializer(base, constant());
+      this.shared.set(key, name);
     }
     return name;
   }
@@ -210,7 +202,7 @@ class OperatorContext implements OpContext {
       emit(this.converter.define(index, layout));
       return;
     }
-    const beforeActivation = this.converter.fresh(`${this.output(position).name}_before_activation`);
+    const beforeActivation = this.converter.uniqueName(`${this.output(position).name}_before_activation`);
     emit(beforeActivation);
     activationNode(this, beforeActivation, this.converter.define(index, layout));
   }
@@ -232,7 +224,7 @@ class OperatorContext implements OpContext {
   }
 
   float(base: string, value: number): string {
-    return this.converter.sharedInitializer(base, { shape: [], values: Float32Array.of(value) });
+    return this.converter.sharedInitializer(`float ${base}`, base, () => ({ shape: [], values: Float32Array.of(value) }));
   }
 }
 
