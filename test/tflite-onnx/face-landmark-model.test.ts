@@ -10,27 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { ensureModels } from '../../scripts/fetch-models.mjs';
 import { FIXTURES_DIR } from '../helpers/fixtures.ts';
-
-/** sha256 of the converted file; models/manifest.json pins the same value for face_landmark_468.onnx. */
-const MESH_SHA256 = '1311d20d820baa4d24f2d25ceec2deb36003e01769dd96bae8875afd1e261187';
-
-const meshEntry = (sourceSha256 = 'c603fa6149219a3e9487dc9abd7a0c24474c77263273d24868378cdf40aa26d1') => ({
-  role: 'landmarks',
-  kind: 'mediapipe-mesh-468',
-  file: 'face_landmark_468.onnx',
-  model_id: 'mediapipe-face-landmark',
-  sha256: MESH_SHA256,
-  input_shape: [1, 192, 192, 3],
-  source: {
-    package: '@mediapipe/face_mesh',
-    version: '0.4.1657299874',
-    path: 'face_mesh_solution_packed_assets.data',
-    byte_range: [2495952, 3737848],
-    sha256: sourceSha256,
-    license: 'Apache-2.0',
-    convert: 'tflite-to-onnx',
-  },
-});
+import { MESH_ONNX_SHA256, meshManifestEntry } from '../helpers/mesh-model.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'faceserver-mesh-test-'));
 const logged: string[] = [];
@@ -50,7 +30,7 @@ const secondDir = mkdtempSync(join(work, 'second-'));
 let session: ort.InferenceSession;
 
 beforeAll(async () => {
-  runModelStep(firstDir, [meshEntry()]);
+  runModelStep(firstDir, [meshManifestEntry()]);
   session = await ort.InferenceSession.create(join(firstDir, 'face_landmark_468.onnx'));
 });
 
@@ -58,9 +38,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('setup model step for a converted TFLite model', () => {
   it('converts to the pinned bytes, twice over (the conversion is deterministic)', () => {
-    runModelStep(secondDir, [meshEntry()]);
-    expect(sha256Of(join(firstDir, 'face_landmark_468.onnx'))).toBe(MESH_SHA256);
-    expect(sha256Of(join(secondDir, 'face_landmark_468.onnx'))).toBe(MESH_SHA256);
+    runModelStep(secondDir, [meshManifestEntry()]);
+    expect(sha256Of(join(firstDir, 'face_landmark_468.onnx'))).toBe(MESH_ONNX_SHA256);
+    expect(sha256Of(join(secondDir, 'face_landmark_468.onnx'))).toBe(MESH_ONNX_SHA256);
     expect(logged.filter((line) => line.includes('face_landmark_468.onnx (converted: tflite-to-onnx)'))).toHaveLength(2);
   });
 
@@ -68,7 +48,7 @@ describe('setup model step for a converted TFLite model', () => {
     const path = join(firstDir, 'face_landmark_468.onnx');
     const before = statSync(path).mtimeMs;
     const lines = logged.length;
-    runModelStep(firstDir, [meshEntry()]);
+    runModelStep(firstDir, [meshManifestEntry()]);
     expect(statSync(path).mtimeMs).toBe(before);
     expect(logged).toHaveLength(lines);
   });
@@ -76,7 +56,7 @@ describe('setup model step for a converted TFLite model', () => {
   it('refuses source bytes whose sha256 is not the pinned one, and writes nothing', () => {
     const dir = mkdtempSync(join(work, 'wrong-'));
     const wrong = '0'.repeat(64);
-    expect(() => runModelStep(dir, [meshEntry(wrong)])).toThrow(`manifest expects ${wrong}`);
+    expect(() => runModelStep(dir, [meshManifestEntry({ sha256: wrong })])).toThrow(`manifest expects ${wrong}`);
     expect(() => statSync(join(dir, 'face_landmark_468.onnx'))).toThrow();
   });
 });
