@@ -15,6 +15,7 @@ import {
   resizeBilinearOptions,
   resizeNearestNeighborOptions,
   transposeConvOptions,
+  type Conv2DOptions,
   type ResizeOptions,
 } from './tflite-model.ts';
 
@@ -24,40 +25,34 @@ function requireConstant(context: OpContext, position: number, what: string): Co
   return constant;
 }
 
-function conv2d(context: OpContext): void {
-  const options = conv2dOptions(context.op.options);
-  const filter = requireConstant(context, 1, 'the filter'); // [O, H, W, I]
-  const [, kernelH, kernelW, filterChannels] = filter.shape as [number, number, number, number];
-  const inputShape = context.input(0).shape;
-  const inputs = [context.value(0, 'nchw'), context.initializer(`${context.input(1).name}_oihw`, permute(filter, TO_NCHW))];
+/** An ONNX Conv over input 0 (as NCHW) with the given weights, input 2 as the bias if present. */
+function convolution(context: OpContext, weights: Constant, group: number, options: Conv2DOptions): void {
+  const [, , kernelH, kernelW] = weights.shape as [number, number, number, number];
+  const kernel: [number, number] = [kernelH, kernelW];
+  const stride: [number, number] = [options.strideH, options.strideW];
+  const dilation: [number, number] = [options.dilationH, options.dilationW];
+  const inputs = [context.value(0, 'nchw'), context.initializer(`${context.input(1).name}_oihw`, weights)];
   if (context.hasInput(2)) inputs.push(context.value(2, 'native'));
   const attributes: Attribute[] = [
-    { name: 'kernel_shape', type: 'ints', value: [kernelH, kernelW] },
-    { name: 'strides', type: 'ints', value: [options.strideH, options.strideW] },
-    { name: 'dilations', type: 'ints', value: [options.dilationH, options.dilationW] },
-    { name: 'pads', type: 'ints', value: explicitPads(options.padding, inputShape, [kernelH, kernelW], [options.strideH, options.strideW], [options.dilationH, options.dilationW]) },
-    { name: 'group', type: 'int', value: inputShape[3]! / filterChannels },
+    { name: 'kernel_shape', type: 'ints', value: kernel },
+    { name: 'strides', type: 'ints', value: stride },
+    { name: 'dilations', type: 'ints', value: dilation },
+    { name: 'pads', type: 'ints', value: explicitPads(options.padding, context.input(0).shape, kernel, stride, dilation) },
+    { name: 'group', type: 'int', value: group },
   ];
   context.produce(0, 'nchw', options.activation, (output) => context.node('Conv', inputs, [output], attributes));
 }
 
+function conv2d(context: OpContext): void {
+  const filter = requireConstant(context, 1, 'the filter'); // [O, H, W, I] → [O, I, H, W]
+  const inputChannels = context.input(0).shape[3]!;
+  convolution(context, permute(filter, [0, 3, 1, 2]), inputChannels / filter.shape[3]!, conv2dOptions(context.op.options));
+}
+
 function depthwiseConv2d(context: OpContext): void {
-  const options = depthwiseConv2dOptions(context.op.options);
-  const filter = requireConstant(context, 1, 'the filter'); // [1, H, W, C * multiplier]
-  const [, kernelH, kernelW] = filter.shape as [number, number, number, number];
-  const inputShape = context.input(0).shape;
-  // ONNX grouped convolution with one group per input channel: weights [C * multiplier, 1, H, W].
-  const weights = permute(filter, [3, 0, 1, 2]);
-  const inputs = [context.value(0, 'nchw'), context.initializer(`${context.input(1).name}_oihw`, weights)];
-  if (context.hasInput(2)) inputs.push(context.value(2, 'native'));
-  const attributes: Attribute[] = [
-    { name: 'kernel_shape', type: 'ints', value: [kernelH, kernelW] },
-    { name: 'strides', type: 'ints', value: [options.strideH, options.strideW] },
-    { name: 'dilations', type: 'ints', value: [options.dilationH, options.dilationW] },
-    { name: 'pads', type: 'ints', value: explicitPads(options.padding, inputShape, [kernelH, kernelW], [options.strideH, options.strideW], [options.dilationH, options.dilationW]) },
-    { name: 'group', type: 'int', value: inputShape[3]! },
-  ];
-  context.produce(0, 'nchw', options.activation, (output) => context.node('Conv', inputs, [output], attributes));
+  // One group per input channel: [1, H, W, C · multiplier] → [C · multiplier, 1, H, W].
+  const filter = requireConstant(context, 1, 'the filter');
+  convolution(context, permute(filter, [3, 0, 1, 2]), context.input(0).shape[3]!, depthwiseConv2dOptions(context.op.options));
 }
 
 function transposeConv(context: OpContext): void {
