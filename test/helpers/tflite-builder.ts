@@ -249,7 +249,11 @@ export class TfliteModelBuilder {
     return this;
   }
 
-  build(): Uint8Array {
+  /**
+   * `legacyOperatorCodes` writes only OperatorCode.deprecated_builtin_code, as files from before
+   * schema version 3a (TF 2.3) do.
+   */
+  build({ legacyOperatorCodes = false } = {}): Uint8Array {
     const codes = [...new Set(this.operators.map((op) => op.code))];
     // Buffer 0 is the empty sentinel every activation tensor points at.
     const buffers: FlatTableSpec[] = [[]];
@@ -269,7 +273,9 @@ export class TfliteModelBuilder {
       op.options ? table(op.options.fields) : undefined,
     ]);
     // OperatorCode: deprecated_builtin_code (byte), custom_code, version, builtin_code (int32).
-    const codeTables = codes.map((code): FlatTableSpec => [int8(Math.min(code, 127)), undefined, int32(1), int32(code)]);
+    const codeTables = codes.map((code): FlatTableSpec =>
+      legacyOperatorCodes ? [int8(code)] : [int8(Math.min(code, 127)), undefined, int32(1), int32(code)],
+    );
     const subgraph: FlatTableSpec = [tables(tensorTables), int32s(this.inputs), int32s(this.outputs), tables(operatorTables), string('main')];
     const model: FlatTableSpec = [uint32(3), tables(codeTables), tables([subgraph]), string('converter test model'), tables(buffers)];
     return new ForwardWriter().writeRoot(model, 'TFL3');
