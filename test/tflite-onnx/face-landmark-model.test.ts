@@ -82,7 +82,7 @@ interface HandMeasuredFace {
  * the mouth, on the 1350×1350 London photos; 10 px on the 250×250 LFW photo): the visible extent
  * of each eye (corner to corner, upper lid to lower lid) and of the lips, widened by a margin of
  * 15 px (London, faces ≈ 500 px wide) or 4 px (LFW, face ≈ 100 px wide); chin and nose tip as
- * the measured point ± about 8 % of the face width. "Right eye" is the subject's right (image left).
+ * the measured point ± 7–8 % of the face width. "Right eye" is the subject's right (image left).
  */
 const FACES: HandMeasuredFace[] = [
   {
