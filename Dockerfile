@@ -9,6 +9,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY scripts ./scripts
+# setup converts the models that ship only as TFLite with the project's own converter
+COPY tools/tflite-onnx ./tools/tflite-onnx
 COPY models/manifest.json ./models/manifest.json
 # Dev dependencies (test runner, benchmark peers) are built for setup's checks, then dropped from the image.
 RUN node scripts/setup.mjs && npm prune --omit=dev --no-audit --no-fund

