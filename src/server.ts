@@ -24,7 +24,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const manifest = loadModelManifest(config.modelsDir);
+  const manifest = loadModelManifest(config.modelsDir, config.pipeline.manifest);
   mkdirSync(config.dataDir, { recursive: true });
   const cipher = loadTemplateCipher(config.encryption, config.dataDir, logger);
   // The workers load their models in their own threads while this one opens the gallery (seconds

@@ -19,6 +19,15 @@ export interface FaceBox {
   score: number;
 }
 
+/**
+ * A face as a detector reports it. Detectors that also locate the eyes (BlazeFace) give them, so the
+ * landmark crop can be turned upright before the landmark model sees it.
+ */
+export interface Detection extends FaceBox {
+  /** image-left and image-right eye centre */
+  eyes?: [Point, Point];
+}
+
 /** Left eye centre, right eye centre, nose tip, left mouth corner, right mouth corner (image left/right). */
 export type FivePoints = [Point, Point, Point, Point, Point];
 
@@ -49,8 +58,12 @@ export interface PipelineResult {
   template: Template;
   quality: QualityReport;
   pad: PadReport;
+  /** faces in the image: the detections that were not rejected as non-faces */
   faceCount: number;
+  /** the subject's face, clipped to the image */
   face: FaceBox;
+  /** every face counted in faceCount, the subject first, then by size; image coordinates */
+  faces: FaceBox[];
   /** recognition model that produced the template */
   modelId: string;
   /** milliseconds per stage, for metrics and benchmarks */

@@ -1,0 +1,112 @@
+// Face geometry, before and after, side by side in one run: every face fixture through the real pipeline
+// (served configuration: PAD and quality gates on) with the earlier bundle (RFB-320 + 68 points + Hopenet,
+// models/manifest-faceplugin-68.json, at the PAD threshold it was calibrated for) and with the current one
+// (BlazeFace + MediaPipe mesh, models/manifest.json). Prints failure-to-acquire, rank-1 and FNMR at
+// FMR 1e-2 / 1e-3 / 1e-4, and how steady each bundle's yaw is under mirroring (a mirrored face has the
+// opposite yaw, so |yaw + yaw of the mirror| / 2 is pure measurement error). Writes
+// benchmarks/results/geometry-eval.json.
+//   npm run eval:geometry
+import sharp from 'sharp';
+import { loadConfig } from '../src/config/config.ts';
+import { ApiError } from '../src/errors.ts';
+import { pipelineConfigSchema, type PipelineConfig } from '../src/pipeline/config.ts';
+import { FacePipeline } from '../src/pipeline/face-pipeline.ts';
+import { fixtureImages, identityOf, MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
+
+const served = loadConfig().pipeline;
+const BUNDLES: Array<{ name: string; config: PipelineConfig }> = [
+  // the PAD threshold the earlier bundle was calibrated at (benchmarks/results/pad.json of 2026-11-23)
+  { name: 'before: faceplugin RFB-320 + 68 points', config: pipelineConfigSchema.parse({ ...served, manifest: 'manifest-faceplugin-68.json', pad: { ...served.pad, threshold: 0.83 } }) },
+  { name: 'after: BlazeFace + MediaPipe mesh', config: served },
+];
+const FMRS = [1e-2, 1e-3, 1e-4];
+
+const faces = fixtureImages('faces');
+const cosine = (a: Float32Array, b: Float32Array) => a.reduce((sum, v, i) => sum + v * b[i], 0);
+
+interface Acquired {
+  name: string;
+  identity: string;
+  template: Float32Array;
+}
+
+async function evaluate(config: PipelineConfig) {
+  const pipeline = await FacePipeline.create(MODELS_DIR, config);
+  const acquired: Acquired[] = [];
+  const refused: Record<string, string[]> = {};
+  const yawErrors: number[] = [];
+  for (const { name, bytes } of faces) {
+    try {
+      const result = await pipeline.process(bytes, 'probe');
+      acquired.push({ name, identity: identityOf(name), template: result.template });
+      const mirrored = await pipeline.process(await sharp(bytes).flop().toBuffer(), 'probe').catch(() => undefined);
+      const yaw = result.quality.measurements?.yaw;
+      const mirroredYaw = mirrored?.quality.measurements?.yaw;
+      if (yaw !== undefined && mirroredYaw !== undefined) yawErrors.push(Math.abs(yaw + mirroredYaw) / 2);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      (refused[error.code] ??= []).push(name);
+    }
+  }
+
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  for (let i = 0; i < acquired.length; i++) {
+    for (let j = i + 1; j < acquired.length; j++) (acquired[i].identity === acquired[j].identity ? genuine : impostor).push(cosine(acquired[i].template, acquired[j].template));
+  }
+  const impostorsDescending = [...impostor].sort((a, b) => b - a);
+  const fnmrAt = (fmr: number) => {
+    // the lowest threshold with at most fmr·N impostor pairs at or above it
+    const threshold = impostorsDescending[Math.floor(fmr * impostorsDescending.length)] + 1e-6;
+    return { fmr, cosine: round(threshold), fnmr: round(genuine.filter((c) => c < threshold).length / genuine.length, 4), impostors_above: impostor.filter((c) => c >= threshold).length };
+  };
+
+  // rank 1: each acquired image as a probe against all the others, where its identity has another image
+  let probes = 0;
+  let hits = 0;
+  for (const probe of acquired) {
+    const others = acquired.filter((a) => a !== probe);
+    if (!others.some((a) => a.identity === probe.identity)) continue;
+    const best = others.reduce((top, a) => (cosine(probe.template, a.template) > cosine(probe.template, top.template) ? a : top));
+    probes++;
+    if (best.identity === probe.identity) hits++;
+  }
+
+  const refusals = Object.values(refused).reduce((n, list) => n + list.length, 0);
+  return {
+    manifest: config.manifest,
+    pad_threshold: config.pad.threshold,
+    images: faces.length,
+    acquired: acquired.length,
+    failure_to_acquire: round(refusals / faces.length, 4),
+    refused,
+    rank1: round(hits / probes, 4),
+    rank1_probes: probes,
+    genuine_pairs: genuine.length,
+    impostor_pairs: impostor.length,
+    fnmr_at_fmr: FMRS.map(fnmrAt),
+    yaw_mirror_error_degrees: yawErrors.length ? summarise(yawErrors, [50, 90]) : null,
+  };
+}
+
+const results = [];
+for (const bundle of BUNDLES) results.push({ bundle: bundle.name, ...(await evaluate(bundle.config)) });
+
+console.table(
+  results.map((r) => ({
+    bundle: r.bundle,
+    FTA: r.failure_to_acquire,
+    refused: Object.entries(r.refused).map(([code, list]) => `${code} ${list.length}`).join(', ') || '-',
+    rank1: r.rank1,
+    ...Object.fromEntries(r.fnmr_at_fmr.map((p) => [`FNMR@${p.fmr}`, p.fnmr])),
+    'yaw mirror err p50': r.yaw_mirror_error_degrees ? round(r.yaw_mirror_error_degrees.percentiles.p50, 2) : '-',
+  })),
+);
+writeResults('geometry-eval', {
+  data: {
+    images: faces.length,
+    identities: new Set(faces.map((f) => identityOf(f.name))).size,
+    caveat: 'a small fixture set: FMR 1e-4 rests on about one impostor pair; each bundle’s thresholds come from its own impostor scores on the same images',
+  },
+  results,
+});
