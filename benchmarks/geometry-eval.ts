@@ -2,7 +2,9 @@
 // (served configuration: PAD and quality gates on) with the earlier bundle (RFB-320 + 68 points + Hopenet,
 // models/manifest-faceplugin-68.json, at the PAD threshold it was calibrated for) and with the current one
 // (BlazeFace + MediaPipe mesh, models/manifest.json). Prints failure-to-acquire, rank-1 and FNMR at
-// FMR 1e-2 / 1e-3 / 1e-4, and how steady each bundle's yaw is under mirroring (a mirrored face has the
+// FMR 1e-2 / 1e-3 / 1e-4 — over the pairs of acquired images, and generalised (ISO/IEC 19795-1: a
+// genuine pair with a refused image counts as a non-match) — the separation d′ of genuine and impostor
+// cosines, and how steady each bundle's yaw is under mirroring (a mirrored face has the
 // opposite yaw, so |yaw + yaw of the mirror| / 2 is pure measurement error). Writes
 // benchmarks/results/geometry-eval.json.
 //   npm run eval:geometry
@@ -55,11 +57,26 @@ async function evaluate(config: PipelineConfig) {
     for (let j = i + 1; j < acquired.length; j++) (acquired[i].identity === acquired[j].identity ? genuine : impostor).push(cosine(acquired[i].template, acquired[j].template));
   }
   const impostorsDescending = [...impostor].sort((a, b) => b - a);
+  // genuine pairs of the fixtures that a refusal took out of the comparison
+  const allGenuinePairs = faces.reduce((n, f, i) => n + faces.slice(i + 1).filter((g) => identityOf(g.name) === identityOf(f.name)).length, 0);
   const fnmrAt = (fmr: number) => {
     // the lowest threshold with at most fmr·N impostor pairs at or above it
     const threshold = impostorsDescending[Math.floor(fmr * impostorsDescending.length)] + 1e-6;
-    return { fmr, cosine: round(threshold), fnmr: round(genuine.filter((c) => c < threshold).length / genuine.length, 4), impostors_above: impostor.filter((c) => c >= threshold).length };
+    const misses = genuine.filter((c) => c < threshold).length;
+    return {
+      fmr,
+      cosine: round(threshold),
+      fnmr: round(misses / genuine.length, 4),
+      generalised_fnmr: round((misses + allGenuinePairs - genuine.length) / allGenuinePairs, 4),
+      impostors_above: impostor.filter((c) => c >= threshold).length,
+    };
   };
+  const stats = (values: number[]) => {
+    const mean = values.reduce((a, v) => a + v, 0) / values.length;
+    return { mean, variance: values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length };
+  };
+  const genuineStats = stats(genuine);
+  const impostorStats = stats(impostor);
 
   // rank 1: each acquired image as a probe against all the others, where its identity has another image
   let probes = 0;
@@ -85,6 +102,7 @@ async function evaluate(config: PipelineConfig) {
     genuine_pairs: genuine.length,
     impostor_pairs: impostor.length,
     fnmr_at_fmr: FMRS.map(fnmrAt),
+    d_prime: round((genuineStats.mean - impostorStats.mean) / Math.sqrt((genuineStats.variance + impostorStats.variance) / 2), 3),
     yaw_mirror_error_degrees: yawErrors.length ? summarise(yawErrors, [50, 90]) : null,
   };
 }
@@ -99,6 +117,8 @@ console.table(
     refused: Object.entries(r.refused).map(([code, list]) => `${code} ${list.length}`).join(', ') || '-',
     rank1: r.rank1,
     ...Object.fromEntries(r.fnmr_at_fmr.map((p) => [`FNMR@${p.fmr}`, p.fnmr])),
+    ...Object.fromEntries(r.fnmr_at_fmr.map((p) => [`gen. FNMR@${p.fmr}`, p.generalised_fnmr])),
+    "d'": r.d_prime,
     'yaw mirror err p50': r.yaw_mirror_error_degrees ? round(r.yaw_mirror_error_degrees.percentiles.p50, 2) : '-',
   })),
 );
