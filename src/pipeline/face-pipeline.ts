@@ -140,10 +140,12 @@ export class FacePipeline {
     };
 
     const decoded = await timed('decode', () => decodeImage(bytes, this.config.maxImagePixels));
-    let search = await this.searchUpright(decoded, 0, timed);
+    let search = await this.searchUpright(decoded, 0, timed, true);
     for (const turns of UNUSUAL_ORIENTATIONS) {
       if (search.subject) break;
-      search = await this.searchUpright(decoded, turns, timed);
+      // whole-photo passes only: tiles in every orientation would make each photo without a face cost
+      // forty detector runs instead of ten
+      search = await this.searchUpright(decoded, turns, timed, false);
     }
     const { picture, subject, faces, rejected } = search;
     if (!subject) {
@@ -190,16 +192,16 @@ export class FacePipeline {
    * often taken for an upright one, by the detector with low confidence and by the mesh too, so a face
    * the detector is unsure of is also looked for upside down, and the orientation it is surer of wins.
    */
-  private async searchUpright(decoded: RgbImage, turns: QuarterTurns, timed: Timed): Promise<Search> {
-    const found = await this.search(decoded, turns, timed);
+  private async searchUpright(decoded: RgbImage, turns: QuarterTurns, timed: Timed, tiles: boolean): Promise<Search> {
+    const found = await this.search(decoded, turns, timed, tiles);
     if (!found.subject) return found;
     const { roll, box } = found.subject.geometry;
     if (Math.abs(roll) > MAX_UPRIGHT_ROLL) {
-      const upright = await this.search(decoded, ((turns + turnsToUpright(roll)) % 4) as QuarterTurns, timed);
+      const upright = await this.search(decoded, ((turns + turnsToUpright(roll)) % 4) as QuarterTurns, timed, true);
       return upright.subject ? upright : found;
     }
     if (box.score < SURE_UPRIGHT_CONFIDENCE) {
-      const flipped = await this.search(decoded, ((turns + 2) % 4) as QuarterTurns, timed);
+      const flipped = await this.search(decoded, ((turns + 2) % 4) as QuarterTurns, timed, true);
       if (flipped.subject && flipped.subject.geometry.box.score > box.score && Math.abs(flipped.subject.geometry.roll) <= MAX_UPRIGHT_ROLL) return flipped;
     }
     return found;
@@ -209,11 +211,11 @@ export class FacePipeline {
    * Detects faces in the photo turned by `turns` and picks the subject: the largest face. The detector
    * alone takes some animals and flowers for faces, so each candidate must also be confirmed as a face
    * by the landmark model (where it says) and give a face-like embedding; the next largest is tried
-   * when one does not.
+   * when one does not. `tiles`: whether a large photo whose whole view shows no face is searched in tiles.
    */
-  private async search(decoded: RgbImage, turns: QuarterTurns, timed: Timed): Promise<Search> {
+  private async search(decoded: RgbImage, turns: QuarterTurns, timed: Timed, tiles: boolean): Promise<Search> {
     const picture = new Picture(turns === 0 ? decoded : await timed('orient', () => turnImage(decoded, turns)));
-    const faces = [...(await timed('detect', () => this.models.detection.detect(picture)))].sort((a, b) => boxArea(b) - boxArea(a));
+    const faces = [...(await timed('detect', () => this.models.detection.detect(picture, { tiles })))].sort((a, b) => boxArea(b) - boxArea(a));
     const rejected = new Set<Detection>();
     for (const face of faces.slice(0, MAX_FACE_CANDIDATES)) {
       const geometry = await timed('geometry', () => this.geometry.measure(picture, face));

@@ -3,7 +3,7 @@ import { iou, pointInRect, rectToOutput, type Rect } from '../geometry.ts';
 import { interleavedTensor, type Picture } from '../picture.ts';
 import type { Detection, Point } from '../types.ts';
 import { imageInput, runModel, type ImageInput, type InferenceSession } from './onnx.ts';
-import type { FaceDetector } from './roles.ts';
+import type { DetectOptions, FaceDetector } from './roles.ts';
 import { searchWindows } from './search-windows.ts';
 
 // MediaPipe BlazeFace, back-camera model (256×256 RGB in [−1, 1], NHWC). It has two heads, one per
@@ -50,8 +50,8 @@ export class BlazeFaceDetector implements FaceDetector {
     this.heads = pairHeads(session, anchorGrids(this.input.width, this.input.height));
   }
 
-  async detect(picture: Picture): Promise<Detection[]> {
-    const candidates = await searchWindows(picture, this.input, this.options, (window) => this.detectIn(picture, window));
+  async detect(picture: Picture, options?: DetectOptions): Promise<Detection[]> {
+    const candidates = await searchWindows(picture, this.input, this.options, (window) => this.detectIn(picture, window), options);
     return weightedSuppression(candidates, this.options.nmsIou);
   }
 

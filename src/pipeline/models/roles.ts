@@ -5,9 +5,14 @@ import type { Detection, FivePoints, Point, PoseAngles, RgbImage, Template } fro
 // What each manifest role must do, independent of the network behind it. A model kind is a class
 // implementing one of these; the registry maps `kind` → class, so a new bundle is a new class.
 
+export interface DetectOptions {
+  /** look again in tiles when the whole photo shows no face (config `detection.tiles`); default true */
+  tiles?: boolean;
+}
+
 export interface FaceDetector {
   /** faces in image coordinates, best first; may extend past the image for faces cut by the frame */
-  detect(picture: Picture): Promise<Detection[]>;
+  detect(picture: Picture, options?: DetectOptions): Promise<Detection[]>;
 }
 
 export interface EyeRegion {

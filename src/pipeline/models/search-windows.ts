@@ -2,6 +2,7 @@ import type { DetectionConfig } from '../config.ts';
 import { withAspect, type Rect } from '../geometry.ts';
 import type { Picture } from '../picture.ts';
 import type { Detection } from '../types.ts';
+import type { DetectOptions } from './roles.ts';
 
 /** Tiles only help when the whole-image window is shrunk by more than this. */
 const TILE_MIN_SHRINK = 2;
@@ -19,13 +20,19 @@ export type WindowDetector = (window: Rect) => Promise<Detection[]>;
  * tiles at higher resolution, because a small face in a big photo is a few input pixels in the whole
  * window. Returns every raw candidate, for the caller's own suppression of overlaps.
  */
-export async function searchWindows(picture: Picture, input: { width: number; height: number }, options: DetectionConfig, detectIn: WindowDetector): Promise<Detection[]> {
+export async function searchWindows(
+  picture: Picture,
+  input: { width: number; height: number },
+  options: DetectionConfig,
+  detectIn: WindowDetector,
+  { tiles: useTiles = true }: DetectOptions = {},
+): Promise<Detection[]> {
   const aspect = input.width / input.height;
   const { width, height } = picture;
   const border = options.margin * Math.max(width, height);
   const whole = withAspect({ x: -border, y: -border, width: width + 2 * border, height: height + 2 * border }, aspect);
   let candidates = await detectIn(whole);
-  if (candidates.length === 0 && options.tiles > 1 && whole.width / input.width > TILE_MIN_SHRINK) {
+  if (candidates.length === 0 && useTiles && options.tiles > 1 && whole.width / input.width > TILE_MIN_SHRINK) {
     for (const tile of tiles(width, height, options.tiles, aspect)) candidates = candidates.concat(await detectIn(tile));
   }
   return candidates;

@@ -3,7 +3,7 @@ import { iou, pointInRect, rectToOutput, type Rect } from '../geometry.ts';
 import { planarTensor, type Picture } from '../picture.ts';
 import type { FaceBox } from '../types.ts';
 import { imageInput, runModel, type ImageInput, type InferenceSession } from './onnx.ts';
-import type { FaceDetector } from './roles.ts';
+import type { DetectOptions, FaceDetector } from './roles.ts';
 import { searchWindows } from './search-windows.ts';
 
 // Ultra-Light-Fast-Generic-Face-Detector (RFB-320): RGB, (x − 127) / 128; outputs `scores` [1, N, 2]
@@ -23,8 +23,8 @@ export class UltraFaceDetector implements FaceDetector {
     this.input = imageInput(session);
   }
 
-  async detect(picture: Picture): Promise<FaceBox[]> {
-    const candidates = await searchWindows(picture, this.input, this.options, (window) => this.detectIn(picture, window));
+  async detect(picture: Picture, options?: DetectOptions): Promise<FaceBox[]> {
+    const candidates = await searchWindows(picture, this.input, this.options, (window) => this.detectIn(picture, window), options);
     return nonMaximumSuppression(candidates, this.options.nmsIou);
   }
 
