@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipelineConfigSchema } from '../src/pipeline/config.ts';
 import { decodeImage } from '../src/pipeline/decode.ts';
+import { FaceGeometryService } from '../src/pipeline/face-geometry.ts';
 import { boxArea } from '../src/pipeline/geometry.ts';
 import { loadModelManifest } from '../src/pipeline/model-manifest.ts';
 import { MiniFasNetPad } from '../src/pipeline/models/minifasnet.ts';
@@ -20,10 +21,12 @@ type Group = 'pad_real' | 'pad_spoof' | 'faces';
 const ORDERS = ['rgb', 'bgr'] as const;
 
 const config = pipelineConfigSchema.parse({});
-const manifest = loadModelManifest(MODELS_DIR);
+const manifest = loadModelManifest(MODELS_DIR, config.manifest);
 const padEntry = manifest.roles.pad;
 if (!padEntry) throw new Error('the model bundle has no PAD model');
-const detector = await loadModel('detection', manifest.roles.detection!, MODELS_DIR, config);
+const detector = await loadModel('detection', manifest.roles.detection!, manifest, config);
+// PAD sees the face as the pipeline gives it: box and roll from the face geometry
+const geometry = new FaceGeometryService(await loadModel('landmarks', manifest.roles.landmarks!, manifest, config));
 const session = await openSession(join(MODELS_DIR, padEntry.file), config.intraOpThreads);
 // the option under study is the channel order; class meaning is read from all outputs at once
 const pads = Object.fromEntries(ORDERS.map((order) => [order, new MiniFasNetPad(session, { order, bonaFideClass: 0 })]));
@@ -45,7 +48,7 @@ for (const [group, folder] of [['pad_real', 'pad/real'], ['pad_spoof', 'pad/spoo
       undetected.push(name);
       continue;
     }
-    const face = faces.reduce((best, f) => (boxArea(f) > boxArea(best) ? f : best));
+    const face = await geometry.measure(picture, faces.reduce((best, f) => (boxArea(f) > boxArea(best) ? f : best)));
     const probabilities = { rgb: await pads.rgb.classProbabilities(picture, face), bgr: await pads.bgr.classProbabilities(picture, face) };
     samples.push({ name, group, probabilities });
   }

@@ -4,7 +4,7 @@
 // so a second run on a ready machine takes well under a second.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,7 +110,12 @@ function main() {
   if (!ready) ensureNodeModules();
   ensureBetterSqlite();
   ensureFaissNode();
-  ensureModels({ root, manifestPath: join(root, 'models', 'manifest.json'), modelsDir: join(root, 'models'), log });
+  // every bundle in models/: the default manifest.json and the selectable ones (pipeline.manifest),
+  // which the before/after evaluation and benchmarks run side by side
+  const modelsDir = join(root, 'models');
+  for (const manifest of readdirSync(modelsDir).filter((name) => /^manifest.*\.json$/.test(name)).sort()) {
+    ensureModels({ root, manifestPath: join(modelsDir, manifest), modelsDir, log });
+  }
   mkdirSync(join(root, 'data'), { recursive: true });
   if (!ready) writeFileSync(stampFile, fingerprint());
 }

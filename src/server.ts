@@ -26,7 +26,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const manifest = loadModelManifest(config.modelsDir);
+  const manifest = loadModelManifest(config.modelsDir, config.pipeline.manifest);
   mkdirSync(config.dataDir, { recursive: true });
   const lock = DataDirLock.acquire(config.dataDir);
   try {

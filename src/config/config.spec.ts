@@ -19,7 +19,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, matching: { defaultThreshold: 0.45, defaultTopK: 5 } });
     expect(config.dataDir).toBe(join(PROJECT_ROOT, 'data'));
-    expect(config.pipeline.pad.threshold).toBe(0.83);
+    expect(config.pipeline.pad.threshold).toBe(0.81);
   });
 
   it('lets the environment override the file', () => {

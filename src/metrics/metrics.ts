@@ -41,7 +41,7 @@ export class Metrics {
   });
   private readonly stages = new Histogram({
     name: 'faceserver_pipeline_stage_duration_seconds',
-    help: 'pipeline latency per stage (decode, detect, align, pad, quality, embed, total) of images that passed',
+    help: 'pipeline latency per stage (decode, orient, detect, geometry, align, embed, pad, quality, total) of images that passed',
     labelNames: ['stage', 'purpose'],
     buckets: SECONDS_BUCKETS,
     registers: [this.registry],

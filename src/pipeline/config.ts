@@ -32,8 +32,13 @@ const qualitySchema = z
         sharpness: z.object({ ...toggles, laplacianVariance: ramp(15, 120) }).strict().prefault({}),
         /** mean and standard deviation of the aligned face's grey levels */
         exposure: z.object({ ...toggles, darkMean: ramp(25, 70), brightMean: ramp(235, 190), contrast: ramp(8, 30) }).strict().prefault({}),
-        /** the larger of |yaw| and |pitch| in degrees, from the pose model; roll is undone by alignment */
+        /** the larger of |yaw| and |pitch| in degrees, from the face mesh (or the pose model of bundles without one) */
         pose: z.object({ ...toggles, degrees: ramp(60, 25) }).strict().prefault({}),
+        /**
+         * |roll| of the eye line in degrees, after any quarter turn the pipeline made to find the face: up to
+         * 45° is undone by alignment; beyond, the face was not turned upright and its template is unreliable
+         */
+        roll: z.object({ ...toggles, degrees: ramp(60, 45) }).strict().prefault({}),
         /** the mean of the two eyes' open probabilities, from the eye-state model */
         eyes: z.object({ ...toggles, openProbability: ramp(0.02, 0.3) }).strict().prefault({}),
         /** detector confidence */
@@ -47,6 +52,12 @@ const qualitySchema = z
 
 export const pipelineConfigSchema = z
   .object({
+    /**
+     * the model bundle: a manifest file in the models directory. `manifest.json` is BlazeFace + the
+     * MediaPipe mesh; `manifest-faceplugin-68.json` is the earlier RFB-320 + 68-point bundle, kept for
+     * side-by-side evaluation. Each has its own score calibration; templates of one do not match the other's.
+     */
+    manifest: z.string().regex(/^[^/\\]+\.json$/, 'a .json file name inside the models directory').default('manifest.json'),
     /** worker threads that run inference; each holds its own ONNX sessions */
     workers: z.number().int().min(1).max(64).default(2),
     /** ONNX Runtime intra-op threads per worker */
@@ -76,10 +87,11 @@ export const pipelineConfigSchema = z
       .object({
         enabled: z.boolean().default(true),
         /**
-         * spoof probability at or above which a request is refused with 451; 0.83 refuses 5% of the bona fide
+         * spoof probability at or above which a request is refused with 451; 0.81 refuses 5% of the bona fide
          * fixture faces (2% of faces/, 19% of the NUAA pad/real frames) and accepts 11% of the print attacks
+         * (benchmarks/results/pad.json, crops from the BlazeFace + mesh geometry)
          */
-        threshold: z.number().min(0).max(1).default(0.83),
+        threshold: z.number().min(0).max(1).default(0.81),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ARCFACE_REFERENCE_112 } from './align.ts';
-import { applyAffine, composeAffine, estimateSimilarity, invertAffine, type Affine } from './geometry.ts';
+import { applyAffine, composeAffine, estimateSimilarity, invertAffine, outputToSource, rectToOutput, rollDegrees, uprightRect, type Affine } from './geometry.ts';
 import type { Point } from './types.ts';
 
 /** rotation by `angle`, uniform `scale`, then translation */
@@ -43,5 +43,32 @@ describe('estimateSimilarity', () => {
     const m = similarity(1.1, 0.5, -3, 7);
     const identity = composeAffine(m, invertAffine(m));
     [1, 0, 0, 0, 1, 0].forEach((v, i) => expect(identity[i]).toBeCloseTo(v, 9));
+  });
+});
+
+describe('uprightRect', () => {
+  it('is rectToOutput of the axis-aligned rectangle at roll 0', () => {
+    const upright = uprightRect({ x: 50, y: 40 }, 30, 20, 0, 60, 40);
+    const expected = rectToOutput({ x: 35, y: 30, width: 30, height: 20 }, 60, 40);
+    upright.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 9));
+  });
+
+  it('turns a face rolled by the given angle upright: its eyes land level in the crop', () => {
+    // eyes 40 px apart on a line rolled 30° clockwise on screen around (100, 100)
+    const angle = (30 * Math.PI) / 180;
+    const leftEye = { x: 100 - 20 * Math.cos(angle), y: 100 - 20 * Math.sin(angle) };
+    const rightEye = { x: 100 + 20 * Math.cos(angle), y: 100 + 20 * Math.sin(angle) };
+    expect(rollDegrees(leftEye, rightEye)).toBeCloseTo(30, 9);
+    const toSource = uprightRect({ x: 100, y: 100 }, 80, 80, 30, 80, 80);
+    const toCrop = invertAffine(toSource);
+    const inCrop = [leftEye, rightEye].map((p) => {
+      const q = applyAffine(toCrop, { x: p.x - 0.5, y: p.y - 0.5 });
+      return { x: q.x + 0.5, y: q.y + 0.5 };
+    });
+    expect(inCrop[0].y).toBeCloseTo(inCrop[1].y, 9);
+    expect(inCrop[0].y).toBeCloseTo(40, 9);
+    expect(inCrop[1].x - inCrop[0].x).toBeCloseTo(40, 9);
+    // and back
+    expect(outputToSource(toSource, inCrop[0]).x).toBeCloseTo(leftEye.x, 9);
   });
 });

@@ -87,6 +87,41 @@ export function rectToOutput(rect: Rect, width: number, height: number): Affine 
   return [sx, 0, rect.x + 0.5 * sx - 0.5, 0, sy, rect.y + 0.5 * sy - 0.5];
 }
 
+/**
+ * Sampling map (centre convention) from an outWidth×outHeight raster onto a width×height rectangle
+ * centred on `centre` (edge coordinates) and turned by `rollDegrees`, so that a face rolled by that angle
+ * comes out upright. At roll 0 it is `rectToOutput` of the axis-aligned rectangle.
+ */
+export function uprightRect(centre: Point, width: number, height: number, rollDegrees: number, outWidth: number, outHeight: number): Affine {
+  const sx = width / outWidth;
+  const sy = height / outHeight;
+  const angle = (rollDegrees * Math.PI) / 180;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const rotateScale: Affine = [sx * cos, -sy * sin, centre.x - 0.5, sx * sin, sy * cos, centre.y - 0.5];
+  return composeAffine(rotateScale, [1, 0, 0.5 - outWidth / 2, 0, 1, 0.5 - outHeight / 2]);
+}
+
+/** `uprightRect` of a square onto a size×size raster */
+export function uprightSquare(centre: Point, side: number, rollDegrees: number, size: number): Affine {
+  return uprightRect(centre, side, side, rollDegrees, size, size);
+}
+
+/** A point in an output raster's edge coordinates → the source's edge coordinates, through a sampling map. */
+export function outputToSource(toSource: Affine, p: Point): Point {
+  const q = applyAffine(toSource, { x: p.x - 0.5, y: p.y - 0.5 });
+  return { x: q.x + 0.5, y: q.y + 0.5 };
+}
+
+/** Angle of the line from the image-left to the image-right eye, degrees; positive = turned clockwise on screen. */
+export function rollDegrees(leftEye: Point, rightEye: Point): number {
+  return (Math.atan2(rightEye.y - leftEye.y, rightEye.x - leftEye.x) * 180) / Math.PI;
+}
+
+export function boxCentre(box: FaceBox): Point {
+  return { x: (box.x1 + box.x2) / 2, y: (box.y1 + box.y2) / 2 };
+}
+
 /** The point at normalised position (nx, ny) of `rect`, in edge coordinates. */
 export function pointInRect(rect: Rect, nx: number, ny: number): Point {
   return { x: rect.x + nx * rect.width, y: rect.y + ny * rect.height };

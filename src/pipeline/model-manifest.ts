@@ -59,6 +59,8 @@ const manifestSchema = z
 export interface ModelManifest {
   bundle: string;
   modelsDir: string;
+  /** the manifest's file name in modelsDir */
+  file: string;
   /** entries by role; optional roles may be missing */
   roles: Partial<Record<ModelRole, ModelEntry>>;
   recognition: ModelEntry;
@@ -70,13 +72,16 @@ function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** The bundle the server uses unless `pipeline.manifest` names another. */
+export const DEFAULT_MANIFEST = 'manifest.json';
+
 /**
- * Reads and validates `<modelsDir>/manifest.json` and checks every model file against its sha256.
+ * Reads and validates `<modelsDir>/<file>` (the bundle's manifest) and checks every model file against its sha256.
  * Synchronous on purpose: it runs once at start, before anything is served. Throws an Error that
  * names the file, what is wrong and how to fix it.
  */
-export function loadModelManifest(modelsDir: string): ModelManifest {
-  const manifestPath = join(modelsDir, 'manifest.json');
+export function loadModelManifest(modelsDir: string, file = DEFAULT_MANIFEST): ModelManifest {
+  const manifestPath = join(modelsDir, file);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
@@ -101,5 +106,5 @@ export function loadModelManifest(modelsDir: string): ModelManifest {
   const missing = REQUIRED_ROLES.filter((role) => !roles[role]);
   if (missing.length > 0) throw new Error(`model manifest ${manifestPath} has no ${missing.join(', ')} model; ${FIX_HINT}`);
   const recognition = roles.recognition!;
-  return { bundle: parsed.data.bundle, modelsDir, roles, recognition, modelId: recognition.model_id };
+  return { bundle: parsed.data.bundle, modelsDir, file, roles, recognition, modelId: recognition.model_id };
 }

@@ -167,6 +167,14 @@ export function planarTensor(image: RgbImage, t: ChannelTransform): Float32Array
   return out;
 }
 
+/** HWC 8-bit RGB → HWC float32 network input (TensorFlow layout), value = pixel × scale + offset */
+export function interleavedTensor(image: RgbImage, scale: number, offset: number): Float32Array {
+  const data = image.data;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] * scale + offset;
+  return out;
+}
+
 /** grey 8-bit → 1×H×W float32, value × scale */
 export function greyTensor(grey: Uint8Array, scale: number): Float32Array {
   const out = new Float32Array(grey.length);

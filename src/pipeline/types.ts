@@ -19,6 +19,15 @@ export interface FaceBox {
   score: number;
 }
 
+/**
+ * A face as a detector reports it. Detectors that also locate the eyes (BlazeFace) give them, so the
+ * landmark crop can be turned upright before the landmark model sees it.
+ */
+export interface Detection extends FaceBox {
+  /** image-left and image-right eye centre */
+  eyes?: [Point, Point];
+}
+
 /** Left eye centre, right eye centre, nose tip, left mouth corner, right mouth corner (image left/right). */
 export type FivePoints = [Point, Point, Point, Point, Point];
 

@@ -1,36 +1,32 @@
-// The MediaPipe face-landmark model as a manifest entry would describe it (the same source and
-// pins as models/manifest.json's face_landmark_468.onnx entry), for tests and benchmarks that
-// run setup's model step on their own manifest.
+// The MediaPipe face-landmark model's entry in models/manifest.json, for tests and benchmarks that
+// run setup's model step on a manifest of their own: the pins live in the manifest alone.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
+
+interface MeshSource {
+  package: string;
+  version: string;
+  path: string;
+  /** [start, end) of face_landmark.tflite inside the packed assets */
+  byte_range: [number, number];
+  sha256: string;
+  license: string;
+  convert: string;
+}
+
+const manifest = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: Array<{ kind: string; sha256: string; source: MeshSource }> };
+const meshEntry = manifest.models.find((model) => model.kind === 'mediapipe-mesh-468')!;
 
 /** sha256 of the converted file: the converter writes the same bytes every time. */
-export const MESH_ONNX_SHA256 = '1311d20d820baa4d24f2d25ceec2deb36003e01769dd96bae8875afd1e261187';
+export const MESH_ONNX_SHA256 = meshEntry.sha256;
+const MESH_SOURCE = meshEntry.source;
 
-export const MESH_SOURCE = {
-  package: '@mediapipe/face_mesh',
-  version: '0.4.1657299874',
-  path: 'face_mesh_solution_packed_assets.data',
-  /** [start, end) of face_landmark.tflite inside the packed assets */
-  byte_range: [2495952, 3737848] as [number, number],
-  sha256: 'c603fa6149219a3e9487dc9abd7a0c24474c77263273d24868378cdf40aa26d1',
-  license: 'Apache-2.0',
-  convert: 'tflite-to-onnx',
-};
-
-export function meshManifestEntry(source: Partial<typeof MESH_SOURCE> = {}) {
-  return {
-    role: 'landmarks',
-    kind: 'mediapipe-mesh-468',
-    file: 'face_landmark_468.onnx',
-    model_id: 'mediapipe-face-landmark',
-    sha256: MESH_ONNX_SHA256,
-    input_shape: [1, 192, 192, 3],
-    source: { ...MESH_SOURCE, ...source },
-  };
+export function meshManifestEntry(source: Partial<MeshSource> = {}) {
+  return { ...meshEntry, source: { ...MESH_SOURCE, ...source } };
 }
 
 /** face_landmark.tflite itself: packed from npm into a temporary directory, cut out, checked by sha256. */

@@ -8,7 +8,7 @@ import { pipelineConfigSchema } from '../../src/pipeline/config.ts';
 import { FacePipeline } from '../../src/pipeline/face-pipeline.ts';
 import { cosineForScore } from '../../src/pipeline/score.ts';
 import type { PipelineResult } from '../../src/pipeline/types.ts';
-import { fixture, FIXTURES_DIR } from '../helpers/fixtures.ts';
+import { fixture, FIXTURES_DIR, tiltedHead } from '../helpers/fixtures.ts';
 
 const MODELS_DIR = resolve(PROJECT_ROOT, 'models');
 const listed = (folder: string) =>
@@ -50,7 +50,7 @@ describe('templates', () => {
     expect(result.modelId).toBe(pipeline.manifest.recognition.model_id);
     expect(result.mad?.status).toBe('not_configured');
     expect(result.faceCount).toBe(1);
-    expect(Object.keys(result.quality.components).sort()).toEqual(['detection', 'exposure', 'eyes_open', 'face_size', 'pose', 'sharpness']);
+    expect(Object.keys(result.quality.components).sort()).toEqual(['detection', 'exposure', 'eyes_open', 'face_size', 'pose', 'roll', 'sharpness']);
     const probe = await withoutPad.process(fixture('faces/london_001/1.jpg'), 'probe');
     expect(probe.mad?.status).toBe('not_applicable');
   });
@@ -144,6 +144,14 @@ describe('presentation-attack detection', () => {
     expect(refusedBonaFide / bonaFide.length).toBeLessThanOrEqual(0.05);
   });
 
+  it('judges a tilted face upright: a print attack held at 35° is still refused', async () => {
+    // PAD crops taken straight from a tilted photo let most tilted prints through (8 of 22 refused when
+    // measured); turned upright by the face's roll, 17 of 22 are
+    const outcomes = await Promise.all(spoofs.map(async (file) => outcome(pipeline, await tiltedHead(fixture(file), 35))));
+    const judged = outcomes.filter((code) => code === 'ok' || code === 'presentation_attack_detected');
+    expect(judged.filter((code) => code === 'presentation_attack_detected').length / judged.length).toBeGreaterThanOrEqual(0.65);
+  });
+
   it('is skipped, and says so, when switched off', async () => {
     const result = await withoutPad.process(fixture(spoofs[0]), 'probe');
     expect(result.pad.status).toBe('disabled');
@@ -183,5 +191,56 @@ describe('quality', () => {
     const tiny = await withoutPad.process(await sharp(fixture('faces/london_020/1.jpg')).resize(120).png().toBuffer(), 'probe');
     expect(full.quality.components.face_size).toBe(1);
     expect(tiny.quality.components.face_size).toBeLessThan(full.quality.components.face_size);
+  });
+});
+
+describe('rotated faces', () => {
+  // A wrong or missing EXIF tag shows the face sideways or upside down; a tilted head rolls it. Either way
+  // the face must be found, PAD must judge it upright (an upside-down face is no attack), and the
+  // template must match the upright enrolment.
+  const SUBJECTS = ['faces/london_010/1.jpg', 'faces/Colin_Powell/1.jpg'];
+  const upright = new Map<string, PipelineResult>();
+  beforeAll(async () => {
+    for (const file of SUBJECTS) upright.set(file, await pipeline.process(fixture(file), 'enrol'));
+  });
+
+  // quarter turns as a viewer without the EXIF tag shows them; 30–45° as a tilted head
+  const turn = (bytes: Uint8Array, degrees: number) => (degrees % 90 === 0 ? sharp(bytes).rotate(degrees).jpeg({ quality: 92 }).toBuffer() : tiltedHead(bytes, degrees));
+  const cases = SUBJECTS.flatMap((file) => [90, 180, 270, 30, -38, 45].map((degrees) => [file, degrees] as const));
+  it.each(cases)('finds %s turned by %i°, upright for PAD, with the same identity', async (file, degrees) => {
+    const turned = await turn(fixture(file), degrees);
+    const result = await pipeline.process(turned, 'probe');
+    expect(result.faceCount).toBeGreaterThanOrEqual(1);
+    expect(cosine(result.template, upright.get(file)!.template)).toBeGreaterThan(operatingCosine);
+    // after any quarter turn the face is within 45° of upright, and PAD scored that upright face
+    expect(Math.abs(result.quality.measurements!.roll)).toBeLessThanOrEqual(46);
+    expect(result.pad.status).toBe('enabled');
+  });
+
+  it('reports the box of a sideways face in the coordinates of the photo as sent', async () => {
+    const original = await withoutPad.process(fixture('faces/london_010/1.jpg'), 'probe');
+    const turned = await withoutPad.process(await sharp(fixture('faces/london_010/1.jpg')).rotate(90).png().toBuffer(), 'probe');
+    // the photo is 1350×1350: a clockwise quarter turn takes (x, y) to (1350 − y, x)
+    expect(turned.face.x1).toBeCloseTo(1350 - original.face.y2, -1.5);
+    expect(turned.face.y1).toBeCloseTo(original.face.x1, -1.5);
+    expect(turned.faces[0]).toEqual(turned.face);
+  });
+});
+
+describe('face geometry', () => {
+  it('finds a grey-scale face and gives it the identity of its colour original', async () => {
+    const colour = await withoutPad.process(fixture('faces/Colin_Powell/2.jpg'), 'probe');
+    const grey = await withoutPad.process(await sharp(fixture('faces/Colin_Powell/2.jpg')).greyscale().jpeg().toBuffer(), 'probe');
+    expect(cosine(grey.template, colour.template)).toBeGreaterThan(operatingCosine);
+  });
+
+  it('measures pose from the mesh: a frontal studio face is near 0°, a mirrored face has the opposite yaw', async () => {
+    const frontal = await withoutPad.process(fixture('faces/london_001/1.jpg'), 'probe');
+    expect(Math.abs(frontal.quality.measurements!.yaw)).toBeLessThan(10);
+    expect(Math.abs(frontal.quality.measurements!.pitch)).toBeLessThan(15);
+    const turned = await withoutPad.process(fixture('faces/Ariel_Sharon/4.jpg'), 'probe');
+    const mirrored = await withoutPad.process(await sharp(fixture('faces/Ariel_Sharon/4.jpg')).flop().toBuffer(), 'probe');
+    expect(Math.abs(turned.quality.measurements!.yaw)).toBeGreaterThan(10);
+    expect(mirrored.quality.measurements!.yaw).toBeCloseTo(-turned.quality.measurements!.yaw, -1);
   });
 });

@@ -1,7 +1,8 @@
-import { rectToOutput } from '../geometry.ts';
+import type { FaceGeometry } from '../face-geometry.ts';
+import { uprightSquare } from '../geometry.ts';
 import { greyTensor, toGrey, type Picture } from '../picture.ts';
 import { imageInput, runModel, softmax, type ImageInput, type InferenceSession } from './onnx.ts';
-import type { EyeRegion, EyeStateModel, FaceLandmarks } from './roles.ts';
+import type { EyeRegion, EyeStateModel } from './roles.ts';
 
 /** faceplugin's getEyeBBox: a square of 1.6 × the eye's corner-to-corner width around its centre. */
 const EYE_CROP_SCALE = 1.6;
@@ -20,16 +21,15 @@ export class EyeStateClassifier implements EyeStateModel {
     this.input = imageInput(session);
   }
 
-  async eyesOpen(picture: Picture, landmarks: FaceLandmarks): Promise<[number, number]> {
-    const [left, right] = landmarks.eyes;
-    return [await this.openProbability(picture, left), await this.openProbability(picture, right)];
+  async eyesOpen(picture: Picture, face: FaceGeometry): Promise<[number, number]> {
+    const [left, right] = face.eyes;
+    return [await this.openProbability(picture, left, face.roll), await this.openProbability(picture, right, face.roll)];
   }
 
-  private async openProbability(picture: Picture, eye: EyeRegion): Promise<number> {
+  /** the eye crop is turned upright with the face */
+  private async openProbability(picture: Picture, eye: EyeRegion, roll: number): Promise<number> {
     const { width, height } = this.input;
-    const side = eye.width * EYE_CROP_SCALE;
-    const rect = { x: eye.centre.x - side / 2, y: eye.centre.y - side / 2, width: side, height: side };
-    const crop = picture.sample(rectToOutput(rect, width, height), width, height);
+    const crop = picture.sample(uprightSquare(eye.centre, eye.width * EYE_CROP_SCALE, roll, width), width, height);
     return softmax(Object.values(await runModel(this.session, this.input, greyTensor(toGrey(crop), 1 / 255)))[0])[OPEN_CLASS];
   }
 }

@@ -1,6 +1,7 @@
-import { rectToOutput, type Rect } from '../geometry.ts';
+import type { OrientedFace } from '../face-geometry.ts';
+import { boxCentre, uprightRect } from '../geometry.ts';
 import { planarTensor, type Picture } from '../picture.ts';
-import type { FaceBox, PoseAngles } from '../types.ts';
+import type { PoseAngles } from '../types.ts';
 import { imageInput, runModel, softmax, type ImageInput, type InferenceSession } from './onnx.ts';
 import type { PoseModel } from './roles.ts';
 
@@ -15,7 +16,10 @@ const TRANSFORM = {
 const BIN_DEGREES = 3;
 const FIRST_BIN_DEGREES = -99;
 
-/** Hopenet head pose: the face box grown by a quarter on each side, 224×224 RGB, ImageNet mean/std. */
+/**
+ * Hopenet head pose: the face box grown by a quarter on each side, 224×224 RGB, ImageNet mean/std. The
+ * crop is turned upright by the face's roll, so its roll output is what remains after that turn.
+ */
 export class HopenetPose implements PoseModel {
   private readonly input: ImageInput;
 
@@ -25,16 +29,13 @@ export class HopenetPose implements PoseModel {
     if (outputs.length !== 3) throw new Error(`pose model must have yaw, pitch and roll outputs, has ${outputs.join(', ')}`);
   }
 
-  async pose(picture: Picture, box: FaceBox): Promise<PoseAngles> {
+  async pose(picture: Picture, { box, roll }: OrientedFace): Promise<PoseAngles> {
     const { width, height } = this.input;
-    const w = box.x2 - box.x1;
-    const h = box.y2 - box.y1;
-    const crop: Rect = { x: box.x1 - w / 4, y: box.y1 - h / 4, width: 1.5 * w, height: 1.5 * h };
-    const face = picture.sample(rectToOutput(crop, width, height), width, height);
+    const face = picture.sample(uprightRect(boxCentre(box), 1.5 * (box.x2 - box.x1), 1.5 * (box.y2 - box.y1), roll, width, height), width, height);
     const out = await runModel(this.session, this.input, planarTensor(face, TRANSFORM));
     // outputs come in the order yaw, pitch, roll (named `output`, `617`, `618` in the faceplugin export)
-    const [yaw, pitch, roll] = this.session.outputNames.map((name) => angle(out[name]));
-    return { yaw, pitch, roll };
+    const [yaw, pitch, residualRoll] = this.session.outputNames.map((name) => angle(out[name]));
+    return { yaw, pitch, roll: roll + residualRoll };
   }
 }
 

@@ -1,6 +1,6 @@
-import { distance, meanPoint, pointInRect, rectToOutput, squareAround } from '../geometry.ts';
+import { boxCentre, boxHeight, distance, meanPoint, outputToSource, rollDegrees, uprightSquare } from '../geometry.ts';
 import { greyTensor, toGrey, type Picture } from '../picture.ts';
-import type { FaceBox, FivePoints, Point } from '../types.ts';
+import type { Detection, FivePoints, Point } from '../types.ts';
 import { imageInput, runModel, type ImageInput, type InferenceSession } from './onnx.ts';
 import type { EyeRegion, FaceLandmarks, LandmarkModel } from './roles.ts';
 
@@ -12,23 +12,28 @@ const NOSE_TIP = 30;
 const MOUTH_LEFT = [48, 60];
 const MOUTH_RIGHT = [54, 64];
 
-/** faceplugin's landmark network: square face crop → 64×64 grey / 256 → 68 (x, y) relative to the crop. */
+/**
+ * faceplugin's landmark network: square face crop (side = box height) → 64×64 grey / 256 → 68 (x, y)
+ * relative to the crop. The crop is turned upright when the detector gives the eyes.
+ */
 export class Landmark68 implements LandmarkModel {
+  readonly givesPose = false;
   private readonly input: ImageInput;
 
   constructor(private readonly session: InferenceSession) {
     this.input = imageInput(session);
   }
 
-  async landmarks(picture: Picture, box: FaceBox): Promise<FaceLandmarks> {
+  async landmarks(picture: Picture, box: Detection): Promise<FaceLandmarks> {
     const { width, height } = this.input;
-    const crop = squareAround(box);
+    const roll = box.eyes ? rollDegrees(box.eyes[0], box.eyes[1]) : 0;
+    const toSource = uprightSquare(boxCentre(box), boxHeight(box), roll, width);
     // Where the crop leaves the photo the edge is repeated, keeping the face's scale and position in
     // the crop as in training instead of shifting or squashing the crop to fit.
-    const face = picture.sample(rectToOutput(crop, width, height), width, height);
+    const face = picture.sample(toSource, width, height);
     const out = Object.values(await runModel(this.session, this.input, greyTensor(toGrey(face), 1 / 256)))[0];
     const points: Point[] = [];
-    for (let i = 0; i + 1 < out.length; i += 2) points.push(pointInRect(crop, out[i], out[i + 1]));
+    for (let i = 0; i + 1 < out.length; i += 2) points.push(outputToSource(toSource, { x: out[i] * width, y: out[i + 1] * height }));
     if (points.length !== 68) throw new Error(`landmark model gave ${points.length} points, expected 68`);
     return { points, five: fivePoints(points), eyes: [eyeRegion(points, LEFT_EYE), eyeRegion(points, RIGHT_EYE)] };
   }

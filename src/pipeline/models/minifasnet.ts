@@ -1,4 +1,5 @@
-import { rectToOutput, squareAround, type Rect } from '../geometry.ts';
+import type { OrientedFace } from '../face-geometry.ts';
+import { boxHeight, composeAffine, rectToOutput, squareAround, type Affine, type Rect } from '../geometry.ts';
 import { planarTensor, type Picture } from '../picture.ts';
 import type { FaceBox } from '../types.ts';
 import { imageInput, runModel, softmax, type ImageInput, type InferenceSession } from './onnx.ts';
@@ -33,17 +34,34 @@ export class MiniFasNetPad implements PadModel {
     this.input = imageInput(session);
   }
 
-  async spoofScore(picture: Picture, box: FaceBox): Promise<number> {
-    return 1 - (await this.classProbabilities(picture, box))[this.options.bonaFideClass];
+  async spoofScore(picture: Picture, face: OrientedFace): Promise<number> {
+    return 1 - (await this.classProbabilities(picture, face))[this.options.bonaFideClass];
   }
 
   /** all output classes' probabilities, for studying what the outputs mean */
-  async classProbabilities(picture: Picture, box: FaceBox): Promise<number[]> {
+  async classProbabilities(picture: Picture, face: OrientedFace): Promise<number[]> {
     const { width, height } = this.input;
-    const crop = picture.sample(rectToOutput(contextCrop(box, picture.width, picture.height), width, height), width, height);
+    const crop = picture.sample(uprightContextCrop(face, picture.width, picture.height, width, height), width, height);
     const tensor = planarTensor(crop, { order: this.options.order, mean: [0, 0, 0], scale: [1, 1, 1] });
     return softmax(Object.values(await runModel(this.session, this.input, tensor))[0]);
   }
+}
+
+/**
+ * The context crop turned upright about the face centre by the face's roll: what the network would see
+ * had the photo been taken with the head straight. At roll 0 it is exactly the training-time crop.
+ */
+function uprightContextCrop(face: OrientedFace, imageWidth: number, imageHeight: number, width: number, height: number): Affine {
+  const rect = contextCrop(face.box, imageWidth, imageHeight);
+  const toRect = rectToOutput(rect, width, height);
+  if (face.roll === 0) return toRect;
+  // rotate about the face centre (centre convention), after mapping the output onto the rect
+  const angle = (face.roll * Math.PI) / 180;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const cx = (face.box.x1 + face.box.x2) / 2 - 0.5;
+  const cy = face.box.y1 + boxHeight(face.box) / 2 - 0.5;
+  return composeAffine([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy], toRect);
 }
 
 /**

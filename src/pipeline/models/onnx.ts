@@ -13,24 +13,38 @@ export async function openSession(path: string, intraOpThreads: number): Promise
   });
 }
 
-/** The single image input of a model, read from the session's own metadata (fixed N×C×H×W). */
+/**
+ * The single image input of a model, read from the session's own metadata: a fixed 4-D shape, either
+ * N×C×H×W (PyTorch exports) or N×H×W×C (TensorFlow / TFLite exports), told apart by where the 1 or 3
+ * channels sit.
+ */
 export interface ImageInput {
   name: string;
+  layout: 'nchw' | 'nhwc';
   channels: number;
   height: number;
   width: number;
   shape: readonly number[];
 }
 
+const isChannelCount = (d: number) => d === 1 || d === 3;
+
 export function imageInput(session: InferenceSession): ImageInput {
   const meta = session.inputMetadata[0];
   if (session.inputMetadata.length !== 1 || !meta?.isTensor) throw new Error('model must have exactly one tensor input');
   const shape = meta.shape;
   if (shape.length !== 4 || !shape.every((d): d is number => typeof d === 'number' && d > 0)) {
-    throw new Error(`model input ${meta.name} must have a fixed N×C×H×W shape, has [${shape.join(', ')}]`);
+    throw new Error(`model input ${meta.name} must have a fixed N×C×H×W or N×H×W×C shape, has [${shape.join(', ')}]`);
   }
-  const [, channels, height, width] = shape;
-  return { name: meta.name, channels, height, width, shape };
+  if (isChannelCount(shape[1])) {
+    const [, channels, height, width] = shape;
+    return { name: meta.name, layout: 'nchw', channels, height, width, shape };
+  }
+  if (isChannelCount(shape[3])) {
+    const [, height, width, channels] = shape;
+    return { name: meta.name, layout: 'nhwc', channels, height, width, shape };
+  }
+  throw new Error(`model input ${meta.name} has no channel axis of 1 or 3: [${shape.join(', ')}]`);
 }
 
 /** Runs a single-input model; returns each output's data by name. */

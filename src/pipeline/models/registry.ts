@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import type { PipelineConfig } from '../config.ts';
-import type { ModelEntry, ModelRole } from '../model-manifest.ts';
+import type { ModelEntry, ModelManifest, ModelRole } from '../model-manifest.ts';
 import { ArcFaceEmbedder } from './arcface.ts';
+import { BlazeFaceDetector } from './blazeface.ts';
 import { EyeStateClassifier } from './eye-state.ts';
+import { MediaPipeFaceMesh } from './face-mesh.ts';
 import { HopenetPose } from './hopenet.ts';
 import { Landmark68 } from './landmark68.ts';
 import { MiniFasNetPad } from './minifasnet.ts';
@@ -17,8 +19,14 @@ type Factory<R extends ModelRole> = (session: InferenceSession, config: Pipeline
  * its classes here and shipping its manifest; nothing else in the pipeline looks at kinds.
  */
 export const MODEL_KINDS: { [R in ModelRole]: Record<string, Factory<R>> } = {
-  detection: { 'ultraface-rfb320': (session, config) => new UltraFaceDetector(session, config.detection) },
-  landmarks: { 'landmark68-gray64': (session) => new Landmark68(session) },
+  detection: {
+    'blazeface-back-256': (session, config) => new BlazeFaceDetector(session, config.detection),
+    'ultraface-rfb320': (session, config) => new UltraFaceDetector(session, config.detection),
+  },
+  landmarks: {
+    'mediapipe-mesh-468': (session) => new MediaPipeFaceMesh(session),
+    'landmark68-gray64': (session) => new Landmark68(session),
+  },
   recognition: { 'arcface-112': (session) => new ArcFaceEmbedder(session) },
   pad: { 'minifasnet-128': (session) => new MiniFasNetPad(session) },
   pose: { 'hopenet-224': (session) => new HopenetPose(session) },
@@ -26,16 +34,16 @@ export const MODEL_KINDS: { [R in ModelRole]: Record<string, Factory<R>> } = {
 };
 
 /** Opens the entry's ONNX file and wraps it in the class its `kind` names. */
-export async function loadModel<R extends ModelRole>(role: R, entry: ModelEntry, modelsDir: string, config: PipelineConfig): Promise<RoleModels[R]> {
+export async function loadModel<R extends ModelRole>(role: R, entry: ModelEntry, manifest: Pick<ModelManifest, 'modelsDir' | 'file'>, config: PipelineConfig): Promise<RoleModels[R]> {
   const factory = MODEL_KINDS[role][entry.kind];
   if (!factory) {
     const known = Object.keys(MODEL_KINDS[role]).join(', ');
-    throw new Error(`models/manifest.json: ${role} model ${entry.file} has kind "${entry.kind}", which this server does not know (known: ${known})`);
+    throw new Error(`models/${manifest.file}: ${role} model ${entry.file} has kind "${entry.kind}", which this server does not know (known: ${known})`);
   }
-  const session = await openSession(join(modelsDir, entry.file), config.intraOpThreads);
+  const session = await openSession(join(manifest.modelsDir, entry.file), config.intraOpThreads);
   const actual = imageInput(session).shape;
   if (actual.join() !== entry.input_shape.join()) {
-    throw new Error(`models/manifest.json: ${entry.file} declares input_shape [${entry.input_shape}], the model has [${actual}]`);
+    throw new Error(`models/${manifest.file}: ${entry.file} declares input_shape [${entry.input_shape}], the model has [${actual}]`);
   }
   return factory(session, config);
 }

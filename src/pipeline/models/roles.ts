@@ -1,12 +1,18 @@
+import type { FaceGeometry, MeshFeatures, OrientedFace } from '../face-geometry.ts';
 import type { Picture } from '../picture.ts';
-import type { FaceBox, FivePoints, Point, PoseAngles, RgbImage, Template } from '../types.ts';
+import type { Detection, FivePoints, Point, PoseAngles, RgbImage, Template } from '../types.ts';
 
 // What each manifest role must do, independent of the network behind it. A model kind is a class
 // implementing one of these; the registry maps `kind` → class, so a new bundle is a new class.
 
+export interface DetectOptions {
+  /** look again in tiles when the whole photo shows no face (config `detection.tiles`); default true */
+  tiles?: boolean;
+}
+
 export interface FaceDetector {
   /** faces in image coordinates, best first; may extend past the image for faces cut by the frame */
-  detect(picture: Picture): Promise<FaceBox[]>;
+  detect(picture: Picture, options?: DetectOptions): Promise<Detection[]>;
 }
 
 export interface EyeRegion {
@@ -21,10 +27,19 @@ export interface FaceLandmarks {
   five: FivePoints;
   /** image-left and image-right eye */
   eyes: [EyeRegion, EyeRegion];
+  /** head pose, from models that give depth (the 468-point mesh) */
+  pose?: PoseAngles;
+  /** chin, forehead, openings, oval: from models whose points cover them (the 468-point mesh) */
+  features?: MeshFeatures;
+  /** the model's own probability that its crop holds a face, from models that give one */
+  faceProbability?: number;
 }
 
 export interface LandmarkModel {
-  landmarks(picture: Picture, box: FaceBox): Promise<FaceLandmarks>;
+  /** whether `landmarks` gives `pose` */
+  readonly givesPose: boolean;
+  /** `face.eyes`, when the detector gives them, lets the model see the face turned upright */
+  landmarks(picture: Picture, face: Detection): Promise<FaceLandmarks>;
 }
 
 export interface Embedding {
@@ -42,16 +57,17 @@ export interface RecognitionModel {
 
 export interface PadModel {
   /** probability that the face is a presentation attack, 0–1 */
-  spoofScore(picture: Picture, box: FaceBox): Promise<number>;
+  /** judged on the face turned upright by its roll: the network never saw rolled faces */
+  spoofScore(picture: Picture, face: OrientedFace): Promise<number>;
 }
 
 export interface PoseModel {
-  pose(picture: Picture, box: FaceBox): Promise<PoseAngles>;
+  pose(picture: Picture, face: OrientedFace): Promise<PoseAngles>;
 }
 
 export interface EyeStateModel {
   /** probability that each eye (image-left, image-right) is open */
-  eyesOpen(picture: Picture, landmarks: FaceLandmarks): Promise<[number, number]>;
+  eyesOpen(picture: Picture, face: FaceGeometry): Promise<[number, number]>;
 }
 
 export interface RoleModels {

@@ -1,9 +1,10 @@
 import type { DetectionConfig } from '../config.ts';
-import { iou, pointInRect, rectToOutput, withAspect, type Rect } from '../geometry.ts';
+import { iou, pointInRect, rectToOutput, type Rect } from '../geometry.ts';
 import { planarTensor, type Picture } from '../picture.ts';
 import type { FaceBox } from '../types.ts';
 import { imageInput, runModel, type ImageInput, type InferenceSession } from './onnx.ts';
-import type { FaceDetector } from './roles.ts';
+import type { DetectOptions, FaceDetector } from './roles.ts';
+import { searchWindows } from './search-windows.ts';
 
 // Ultra-Light-Fast-Generic-Face-Detector (RFB-320): RGB, (x − 127) / 128; outputs `scores` [1, N, 2]
 // (column 1 = face) and `boxes` [1, N, 4], already decoded to x1, y1, x2, y2 relative to the input.
@@ -11,12 +12,6 @@ const TRANSFORM = { order: 'rgb', mean: [127, 127, 127], scale: [1 / 128, 1 / 12
 
 /** grey that the normalisation maps to 0, for the letterbox border */
 const BORDER_GREY = 127;
-
-/** Tiles only help when the whole-image window is shrunk by more than this. */
-const TILE_MIN_SHRINK = 2;
-
-/** Tile windows are this much larger than an even split, so a face on a seam is whole in some tile. */
-const TILE_OVERLAP = 1.5;
 
 export class UltraFaceDetector implements FaceDetector {
   private readonly input: ImageInput;
@@ -28,18 +23,8 @@ export class UltraFaceDetector implements FaceDetector {
     this.input = imageInput(session);
   }
 
-  async detect(picture: Picture): Promise<FaceBox[]> {
-    const aspect = this.input.width / this.input.height;
-    const { width, height } = picture;
-    // Letterbox rather than stretch (faces keep their shape), with a border so a face that fills the
-    // frame still has the context the detector was trained with.
-    const border = this.options.margin * Math.max(width, height);
-    const whole = withAspect({ x: -border, y: -border, width: width + 2 * border, height: height + 2 * border }, aspect);
-    let candidates = await this.detectIn(picture, whole);
-    if (candidates.length === 0 && this.options.tiles > 1 && whole.width / this.input.width > TILE_MIN_SHRINK) {
-      // A small face in a big photo is a few input pixels in the whole-image window: look closer.
-      for (const tile of tiles(width, height, this.options.tiles, aspect)) candidates = candidates.concat(await this.detectIn(picture, tile));
-    }
+  async detect(picture: Picture, options?: DetectOptions): Promise<FaceBox[]> {
+    const candidates = await searchWindows(picture, this.input, this.options, (window) => this.detectIn(picture, window), options);
     return nonMaximumSuppression(candidates, this.options.nmsIou);
   }
 
@@ -58,18 +43,6 @@ export class UltraFaceDetector implements FaceDetector {
       if (p2.x > p1.x && p2.y > p1.y) found.push({ x1: p1.x, y1: p1.y, x2: p2.x, y2: p2.y, score });
     }
     return found;
-  }
-}
-
-function* tiles(width: number, height: number, n: number, aspect: number): Generator<Rect> {
-  const tw = (width / n) * TILE_OVERLAP;
-  const th = (height / n) * TILE_OVERLAP;
-  for (let row = 0; row < n; row++) {
-    for (let col = 0; col < n; col++) {
-      const cx = ((col + 0.5) * width) / n;
-      const cy = ((row + 0.5) * height) / n;
-      yield withAspect({ x: cx - tw / 2, y: cy - th / 2, width: tw, height: th }, aspect);
-    }
   }
 }
 

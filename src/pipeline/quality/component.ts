@@ -1,13 +1,12 @@
 import type { Ramp } from '../config.ts';
-import type { FaceLandmarks } from '../models/roles.ts';
+import type { FaceGeometry } from '../face-geometry.ts';
 import type { Picture } from '../picture.ts';
-import type { FaceBox, RgbImage } from '../types.ts';
+import type { RgbImage } from '../types.ts';
 
 /** What the quality components may look at; each uses what it needs. */
 export interface QualityInput {
   picture: Picture;
-  face: FaceBox;
-  landmarks: FaceLandmarks;
+  geometry: FaceGeometry;
   /** the face as the recognition model sees it */
   aligned: RgbImage;
 }

@@ -8,8 +8,8 @@ import { rampScore, type QualityComponent } from './component.ts';
  * dark glasses take both to ~0.
  */
 export function eyesComponent(config: QualityComponentsConfig['eyes'], model: EyeStateModel): QualityComponent {
-  return async ({ picture, landmarks }) => {
-    const [left, right] = await model.eyesOpen(picture, landmarks);
+  return async ({ picture, geometry }) => {
+    const [left, right] = await model.eyesOpen(picture, geometry);
     return { score: rampScore((left + right) / 2, config.openProbability), measurements: { eye_open_left: left, eye_open_right: right } };
   };
 }

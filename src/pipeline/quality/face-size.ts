@@ -4,8 +4,8 @@ import { rampScore, type QualityComponent } from './component.ts';
 
 /** Inter-eye distance in the original photo: too few pixels across the face and identity detail is gone. */
 export function faceSizeComponent(config: QualityComponentsConfig['faceSize']): QualityComponent {
-  return async ({ landmarks }) => {
-    const interEyePx = distance(landmarks.eyes[0].centre, landmarks.eyes[1].centre);
+  return async ({ geometry }) => {
+    const interEyePx = distance(geometry.eyes[0].centre, geometry.eyes[1].centre);
     return { score: rampScore(interEyePx, config.interEyePx), measurements: { inter_eye_px: interEyePx } };
   };
 }

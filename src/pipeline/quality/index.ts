@@ -1,6 +1,6 @@
 import type { QualityConfig } from '../config.ts';
 import type { ModelRole } from '../model-manifest.ts';
-import type { EyeStateModel, PoseModel } from '../models/roles.ts';
+import type { EyeStateModel } from '../models/roles.ts';
 import type { QualityReport, StageState } from '../types.ts';
 import type { QualityComponent, QualityInput } from './component.ts';
 import { detectionComponent } from './detection.ts';
@@ -8,16 +8,18 @@ import { exposureComponent } from './exposure.ts';
 import { eyesComponent } from './eyes.ts';
 import { faceSizeComponent } from './face-size.ts';
 import { poseComponent } from './pose.ts';
+import { rollComponent } from './roll.ts';
 import { sharpnessComponent } from './sharpness.ts';
 
 export type { QualityInput } from './component.ts';
 
-export interface QualityModels {
-  pose?: PoseModel;
+export interface QualitySources {
+  /** whether the face geometry comes with a head pose (from the mesh, or a pose model) */
+  givesPose: boolean;
   eyes?: EyeStateModel;
 }
 
-/** Models the enabled components need, so disabled ones cost no session. */
+/** Models the enabled components may need, so disabled ones cost no session; a bundle need not have them. */
 export function qualityModelRoles(config: QualityConfig): ModelRole[] {
   const { pose, eyes } = config.components;
   return [...(pose.enabled ? (['pose'] as const) : []), ...(eyes.enabled ? (['eyes'] as const) : [])];
@@ -38,7 +40,7 @@ export class QualityAssessor {
   readonly states: Record<string, StageState> = {};
   private readonly components = new Map<string, Weighted>();
 
-  constructor(config: QualityConfig, models: QualityModels) {
+  constructor(config: QualityConfig, sources: QualitySources) {
     const c = config.components;
     const add = (name: string, settings: { enabled: boolean; weight: number }, build: () => QualityComponent | undefined) => {
       const run = settings.enabled ? build() : undefined;
@@ -48,8 +50,9 @@ export class QualityAssessor {
     add('face_size', c.faceSize, () => faceSizeComponent(c.faceSize));
     add('sharpness', c.sharpness, () => sharpnessComponent(c.sharpness));
     add('exposure', c.exposure, () => exposureComponent(c.exposure));
-    add('pose', c.pose, () => models.pose && poseComponent(c.pose, models.pose));
-    add('eyes_open', c.eyes, () => models.eyes && eyesComponent(c.eyes, models.eyes));
+    add('pose', c.pose, () => (sources.givesPose ? poseComponent(c.pose) : undefined));
+    add('roll', c.roll, () => rollComponent(c.roll));
+    add('eyes_open', c.eyes, () => sources.eyes && eyesComponent(c.eyes, sources.eyes));
     add('detection', c.detection, () => detectionComponent(c.detection));
   }
 

@@ -1,12 +1,11 @@
 import type { QualityComponentsConfig } from '../config.ts';
-import type { PoseModel } from '../models/roles.ts';
 import { rampScore, type QualityComponent } from './component.ts';
 
-/** Yaw and pitch from the pose model: the further from frontal, the less of the face the template sees. */
-export function poseComponent(config: QualityComponentsConfig['pose'], model: PoseModel): QualityComponent {
-  return async ({ picture, face }) => {
-    const { yaw, pitch, roll } = await model.pose(picture, face);
-    const degrees = Math.max(Math.abs(yaw), Math.abs(pitch));
-    return { score: rampScore(degrees, config.degrees), measurements: { yaw, pitch, roll } };
+/** Yaw and pitch: the further from frontal, the less of the face the template sees. */
+export const poseComponent =
+  (config: QualityComponentsConfig['pose']): QualityComponent =>
+  async ({ geometry }) => {
+    // the assessor only runs this component when the geometry gives a pose
+    const { yaw, pitch } = geometry.pose!;
+    return { score: rampScore(Math.max(Math.abs(yaw), Math.abs(pitch)), config.degrees), measurements: { yaw, pitch } };
   };
-}
