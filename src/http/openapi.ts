@@ -247,7 +247,7 @@ function errorBody() {
       message: { type: 'string', minLength: 1 },
       request_id: { type: 'string', minLength: 1 },
       field: { type: 'string', description: 'invalid_metadata: the offending field' },
-      face_count: { type: 'integer', description: 'no_face_detected, multiple_faces' },
+      face_count: { type: 'integer', description: 'faces found in the image: no_face_detected (0), multiple_faces, quality_too_low, presentation_attack_detected' },
       matched_subject_id: { type: 'string', description: 'duplicate_identity: the subject already enrolled with this face' },
       queued: { type: 'integer', description: 'service_unavailable: requests waiting' },
     },

@@ -152,8 +152,12 @@ export class FacePipeline {
       throw new ApiError('no_face_detected', 'no face was found in the image', { face_count: 0, rejected_candidates: rejected.size });
     }
     const { geometry, aligned, embedding } = subject;
+    // boxes go back to the photo as decoded, whatever turn found the face
+    const counted = [geometry.box, ...faces.filter((f) => f !== geometry.box && !rejected.has(f))].map((f) =>
+      clipBox(unturnBox(f, search.turns, decoded.width, decoded.height), decoded.width, decoded.height),
+    );
 
-    const pad = await timed('pad', () => this.checkPad(picture, geometry));
+    const pad = await timed('pad', () => this.checkPad(picture, geometry, counted.length));
     const mad: MadReport = { status: purpose === 'enrol' ? 'not_configured' : 'not_applicable' };
     const quality = await timed('quality', () => this.quality.assess({ picture, geometry, aligned }));
     quality.measurements = { ...quality.measurements, embedding_norm: embedding.norm };
@@ -164,14 +168,11 @@ export class FacePipeline {
         quality_score: quality.score,
         minimum,
         purpose,
+        face_count: counted.length,
         ...(weakest ? { weakest_component: weakest[0] } : {}),
       });
     }
     timings.total = performance.now() - started;
-    // boxes go back to the photo as decoded, whatever turn found the face
-    const counted = [geometry.box, ...faces.filter((f) => f !== geometry.box && !rejected.has(f))].map((f) =>
-      clipBox(unturnBox(f, search.turns, decoded.width, decoded.height), decoded.width, decoded.height),
-    );
     return {
       template: embedding.template,
       quality,
@@ -236,7 +237,7 @@ export class FacePipeline {
     return this.models.pad ? 'enabled' : 'not_configured';
   }
 
-  private async checkPad(picture: Picture, face: OrientedFace): Promise<PadReport> {
+  private async checkPad(picture: Picture, face: OrientedFace, faceCount: number): Promise<PadReport> {
     const model = this.models.pad;
     if (!model || !this.config.pad.enabled) return { spoofScore: 0, status: this.padState() };
     const spoofScore = await model.spoofScore(picture, face);
@@ -244,6 +245,7 @@ export class FacePipeline {
       throw new ApiError('presentation_attack_detected', 'the image looks like a presentation attack (a photo of a photo or screen)', {
         spoof_score: spoofScore,
         threshold: this.config.pad.threshold,
+        face_count: faceCount,
       });
     }
     return { spoofScore, status: 'enabled' };

@@ -207,6 +207,9 @@ describe('6. several faces in one image', () => {
     expect(enrolled.body.face_count).toBe('1');
     const search = await readXml(await multipart('/api/v1/search', pair, { partition: 'faces' }));
     expect(Number(search.body.face_count)).toBeGreaterThanOrEqual(2);
+    // refusals after the face was found say how many there were too
+    const attack = await readXml(await multipart('/api/v1/search', fixture('pad/spoof/014.jpg'), { partition: 'faces' }));
+    expect([attack.status, attack.body.code, attack.body.face_count]).toEqual([451, 'presentation_attack_detected', '1']);
   });
 });
 
