@@ -1,5 +1,6 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { ApiError } from '../errors.ts';
+import { codestreamOf, decodeJpeg2000, isJpeg2000, jpeg2000Size } from './jpeg2000.ts';
 import type { RgbImage } from './types.ts';
 
 interface Format {
@@ -18,16 +19,12 @@ const CANDIDATES: readonly Format[] = [
   { name: 'jpeg', label: 'JPEG', matches: (b) => startsWith(b, [0xff, 0xd8, 0xff]) },
   { name: 'png', label: 'PNG', matches: (b) => startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) },
   { name: 'webp', label: 'WebP', matches: (b) => startsWith(b, ascii('RIFF')) && startsWith(b, ascii('WEBP'), 8) },
-  {
-    name: 'jp2',
-    label: 'JPEG 2000',
-    // JP2 box file, or a bare J2K codestream
-    matches: (b) => startsWith(b, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a]) || startsWith(b, [0xff, 0x4f, 0xff, 0x51]),
-  },
+  // JP2 box file, or a bare J2K codestream; decoded by OpenJPEG (jpeg2000.ts), not by sharp
+  { name: 'jp2', label: 'JPEG 2000', matches: isJpeg2000 },
 ];
 
-/** The candidates this build of sharp can read from a buffer (the prebuilt binaries lack JPEG 2000). */
-export const ACCEPTED_FORMATS: readonly Format[] = CANDIDATES.filter((f) => sharp.format[f.name]?.input.buffer);
+/** The candidates this server decodes: sharp's own loaders, and JPEG 2000 through OpenJPEG. */
+export const ACCEPTED_FORMATS: readonly Format[] = CANDIDATES.filter((f) => f.name === 'jp2' || sharp.format[f.name]?.input.buffer);
 
 const acceptedList = ACCEPTED_FORMATS.map((f) => f.label).join(', ');
 
@@ -39,6 +36,7 @@ const acceptedList = ACCEPTED_FORMATS.map((f) => f.label).join(', ');
 export async function decodeImage(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
   const format = ACCEPTED_FORMATS.find((f) => f.matches(bytes));
   if (!format) throw new ApiError('unsupported_image_format', `the image is not in an accepted format (${acceptedList})`);
+  if (format.name === 'jp2') return decodeJpeg2000Image(bytes, format, maxPixels);
   const options = { limitInputPixels: maxPixels, failOn: 'truncated' } as const;
 
   let width: number | undefined;
@@ -50,6 +48,15 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number): Promise
     throw decodeFailed(format, error);
   }
   if (!width || !height) throw decodeFailed(format, new Error('no image dimensions in the header'));
+  assertPixelBudget(width, height, maxPixels);
+  try {
+    return await toRgb(sharp(bytes, options).autoOrient());
+  } catch (error) {
+    throw decodeFailed(format, error);
+  }
+}
+
+function assertPixelBudget(width: number, height: number, maxPixels: number): void {
   if (width * height > maxPixels) {
     throw new ApiError('payload_too_large', `the image is ${width}×${height} pixels; at most ${maxPixels} pixels are accepted`, {
       width,
@@ -57,19 +64,31 @@ export async function decodeImage(bytes: Uint8Array, maxPixels: number): Promise
       max_pixels: maxPixels,
     });
   }
+}
 
+/** Header first (a bomb gets its 413 before any sample is decoded), then OpenJPEG, then sharp as for the rest. */
+async function decodeJpeg2000Image(bytes: Uint8Array, format: Format, maxPixels: number): Promise<RgbImage> {
+  let codestream: Uint8Array;
+  let size: { width: number; height: number };
   try {
-    const { data, info } = await sharp(bytes, options)
-      .autoOrient()
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+    codestream = codestreamOf(bytes);
+    size = jpeg2000Size(codestream);
   } catch (error) {
     throw decodeFailed(format, error);
   }
+  assertPixelBudget(size.width, size.height, maxPixels);
+  try {
+    const samples = await decodeJpeg2000(codestream);
+    return await toRgb(sharp(samples.data, { raw: { width: samples.width, height: samples.height, channels: samples.channels } }));
+  } catch (error) {
+    throw decodeFailed(format, error);
+  }
+}
+
+async function toRgb(image: Sharp): Promise<RgbImage> {
+  const { data, info } = await image.flatten({ background: '#ffffff' }).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
 function decodeFailed(format: Format, error: unknown): ApiError {

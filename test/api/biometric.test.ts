@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { jp2File } from '../helpers/jpeg2000.ts';
 import { postJson, postMultipart, readXml, startTestServer, type TestServer } from '../helpers/test-server.ts';
 
 // Enrolled from the first image, probed with another image of the same person. George_W_Bush/2.jpg is
@@ -211,5 +212,16 @@ describe('utility endpoints', () => {
     expect(health.status).toBe('healthy');
     expect(health.components).toEqual({ faiss_index: true, template_key: true, onnx_detection: true, onnx_recognition: true, onnx_quality: true, onnx_pad: true });
     expect(health.stages.mad).toBe('not_configured');
+  });
+});
+
+// after the partition counts above: it adds a partition of its own
+describe('JPEG 2000', () => {
+  it('enrols a JPEG 2000 chip image, and verifies a JPEG photo against it', async () => {
+    const chip = await jp2File(fixture('faces/london_010/1.jpg'), { width: 480 });
+    const enrolled = await readXml(await postMultipart(url, '/api/v1/enrol', { image: chip, imageType: 'image/jp2', imageName: 'chip.jp2', metadata: { subject_id: 'chip-holder', partition: 'chips' } }));
+    expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(200);
+    const verified = await readXml(await postMultipart(url, '/api/v1/verify', { image: fixture('faces/london_010/2.jpg'), metadata: { subject_id: 'chip-holder', partition: 'chips' } }));
+    expect(verified.body.match).toBe('true');
   });
 });
