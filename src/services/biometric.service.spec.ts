@@ -8,6 +8,7 @@ import { pipelineConfigSchema } from '../pipeline/config.ts';
 import { FacePipeline } from '../pipeline/face-pipeline.ts';
 import { createScoreMapper } from '../pipeline/score.ts';
 import { fixture } from '../../test/helpers/fixtures.ts';
+import { outcomeOf } from '../../test/helpers/outcome.ts';
 import sharp from 'sharp';
 import { BiometricService, type FaceProcessor } from './biometric.service.ts';
 import { PartitionPolicies, policyConfigSchema } from './partition-policy.ts';
@@ -60,25 +61,16 @@ afterAll(() => {
   data.remove();
 });
 
-async function refusal(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return 'ok';
-  } catch (error) {
-    return error instanceof ApiError ? error.code : String(error);
-  }
-}
-
 describe('BiometricService', () => {
   it('searches the empty default partition without error; unknown partitions and subjects are named only after the image is processed', async () => {
     const empty = await service.search(fixture('faces/london_005/1.jpg'), defaults);
     expect(empty.candidates).toEqual([]);
     const before = processed;
-    expect(await refusal(service.search(fixture('faces/london_005/1.jpg'), { ...defaults, partition: 'nowhere' }))).toBe('unknown_partition');
-    expect(await refusal(service.verify(fixture('faces/london_005/1.jpg'), { ...defaults, subject_id: 'nobody' }))).toBe('unknown_subject');
+    expect(await outcomeOf(service.search(fixture('faces/london_005/1.jpg'), { ...defaults, partition: 'nowhere' }))).toBe('unknown_partition');
+    expect(await outcomeOf(service.verify(fixture('faces/london_005/1.jpg'), { ...defaults, subject_id: 'nobody' }))).toBe('unknown_subject');
     expect(processed).toBe(before + 2);
     // without a face, a verify key learns nothing about who is enrolled
-    expect(await refusal(service.verify(fixture('nonfaces/01.jpg'), { ...defaults, subject_id: 'nobody' }))).toBe('no_face_detected');
+    expect(await outcomeOf(service.verify(fixture('nonfaces/01.jpg'), { ...defaults, subject_id: 'nobody' }))).toBe('no_face_detected');
   });
 
   it('raises a requested threshold to the partition minimum, for verify and search alike', async () => {
@@ -136,10 +128,10 @@ describe('BiometricService', () => {
 
   it('refuses to create a partition past limits.maxPartitions, and still enrols into existing ones', async () => {
     const full = new BiometricService(gallery, faces, toScore, policies, { maxPartitions: gallery.partitions().length });
-    expect(await refusal(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'one-too-many' }))).toBe('partition_limit_reached');
+    expect(await outcomeOf(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'one-too-many' }))).toBe('partition_limit_reached');
     expect(gallery.hasPartition('one-too-many')).toBe(false);
-    expect(await refusal(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'gate-c' }))).toBe('ok');
-    expect(await refusal(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'default' }))).toBe('ok');
+    expect(await outcomeOf(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'gate-c' }))).toBe('ok');
+    expect(await outcomeOf(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'default' }))).toBe('ok');
   });
 
   it('ranks candidates by best template, keeps only those at or above the threshold', async () => {
@@ -159,7 +151,7 @@ describe('BiometricService', () => {
     const verdict = await service.verify(fixture('faces/Colin_Powell/5.jpg'), { subject_id: 'powell', partition: 'gate-b', threshold: 0.45 });
     expect(verdict.match).toBe(true);
     service.delete({ subject_id: 'powell', partition: 'gate-b' });
-    expect(await refusal(service.verify(fixture('faces/Colin_Powell/5.jpg'), { subject_id: 'powell', partition: 'gate-b', threshold: 0.45 }))).toBe('unknown_subject');
+    expect(await outcomeOf(service.verify(fixture('faces/Colin_Powell/5.jpg'), { subject_id: 'powell', partition: 'gate-b', threshold: 0.45 }))).toBe('unknown_subject');
     expect(() => service.delete({ subject_id: 'powell', partition: 'gate-b' })).toThrow(ApiError);
   });
 });

@@ -9,6 +9,7 @@ import { FacePipeline } from '../../src/pipeline/face-pipeline.ts';
 import { cosineForScore } from '../../src/pipeline/score.ts';
 import type { PipelineResult } from '../../src/pipeline/types.ts';
 import { fixture, FIXTURES_DIR, tiltedHead } from '../helpers/fixtures.ts';
+import { outcomeOf } from '../helpers/outcome.ts';
 
 const MODELS_DIR = resolve(PROJECT_ROOT, 'models');
 const listed = (folder: string) =>
@@ -20,15 +21,7 @@ const listed = (folder: string) =>
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((sum, v, i) => sum + v * b[i], 0);
 
 /** The pipeline's error code for an image, or 'ok'. */
-async function outcome(pipeline: FacePipeline, bytes: Uint8Array, purpose: 'enrol' | 'probe' = 'probe'): Promise<string> {
-  try {
-    await pipeline.process(bytes, purpose);
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ApiError) return error.code;
-    throw error;
-  }
-}
+const outcome = (pipeline: FacePipeline, bytes: Uint8Array, purpose: 'enrol' | 'probe' = 'probe') => outcomeOf(pipeline.process(bytes, purpose));
 
 let pipeline: FacePipeline;
 /** same models, PAD switched off, so recognition is studied on its own */

@@ -3,7 +3,6 @@
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { ApiError } from '../../src/errors.ts';
 import { pipelineConfigSchema } from '../../src/pipeline/config.ts';
 import { decodeImage } from '../../src/pipeline/decode.ts';
 import { FacePipeline } from '../../src/pipeline/face-pipeline.ts';
@@ -11,19 +10,10 @@ import { codestreamOf, jpeg2000Size } from '../../src/pipeline/jpeg2000.ts';
 import { cosineForScore } from '../../src/pipeline/score.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { j2kCodestream, jp2File } from '../helpers/jpeg2000.ts';
+import { outcomeOf } from '../helpers/outcome.ts';
 
 const MAX_PIXELS = 40_000_000;
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((sum, v, i) => sum + v * b[i], 0);
-
-async function refusal(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-    return 'ok';
-  } catch (error) {
-    if (error instanceof ApiError) return error.code;
-    throw error;
-  }
-}
 
 let pipeline: FacePipeline;
 let operatingCosine: number;
@@ -63,17 +53,17 @@ describe('JPEG 2000', () => {
   });
 
   it('refuses a truncated file, a file without a codestream and a decompression bomb, each with its code', async () => {
-    expect(await refusal(decodeImage(chipImage.subarray(0, chipImage.length / 2), MAX_PIXELS))).toBe('image_decode_failed');
+    expect(await outcomeOf(decodeImage(chipImage.subarray(0, chipImage.length / 2), MAX_PIXELS))).toBe('image_decode_failed');
     // a codestream cut short would still decode (JPEG 2000 is progressive): its missing end marker refuses it
     const codestream = codestreamOf(chipImage);
-    expect(await refusal(decodeImage(codestream.subarray(0, codestream.length - 100), MAX_PIXELS))).toBe('image_decode_failed');
+    expect(await outcomeOf(decodeImage(codestream.subarray(0, codestream.length - 100), MAX_PIXELS))).toBe('image_decode_failed');
     const noCodestream = chipImage.subarray(0, chipImage.indexOf('jp2c') - 4);
-    expect(await refusal(decodeImage(noCodestream, MAX_PIXELS))).toBe('image_decode_failed');
+    expect(await outcomeOf(decodeImage(noCodestream, MAX_PIXELS))).toBe('image_decode_failed');
     // the SIZ marker claims 60000 × 60000: refused from the header, before OpenJPEG allocates anything
     const bomb = Buffer.from(codestreamOf(chipImage));
     bomb.writeUInt32BE(60_000, 8);
     bomb.writeUInt32BE(60_000, 12);
     expect(jpeg2000Size(bomb)).toEqual({ width: 60_000, height: 60_000 });
-    expect(await refusal(decodeImage(bomb, MAX_PIXELS))).toBe('payload_too_large');
+    expect(await outcomeOf(decodeImage(bomb, MAX_PIXELS))).toBe('payload_too_large');
   });
 });
