@@ -125,7 +125,10 @@ const results = Object.entries(profiles).map(([profileName, profile]) => {
     profile: profileName,
     compliant_photos: verdicts.length,
     judged_compliant_at_medium: rate(verdicts.filter((v) => v.compliant).length, verdicts.length),
-    issues_on_compliant_at_medium: Object.fromEntries([...new Set(verdicts.flatMap((v) => v.issues))].map((code) => [code, verdicts.filter((v) => v.issues.includes(code)).length])),
+    /** which compliant photos each issue was reported on, at MEDIUM */
+    issues_on_compliant_at_medium: Object.fromEntries(
+      [...new Set(verdicts.flatMap((v) => v.issues))].map((code) => [code, compliant.filter((_, i) => verdicts[i].issues.includes(code)).map((s) => s.name)]),
+    ),
     checks,
   };
 });

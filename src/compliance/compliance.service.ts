@@ -79,7 +79,8 @@ export function judge(measured: PhotoMeasurements, request: CheckRequest, profil
     };
     return { compliant: false, profile: request.profile, issues: ['ISSUE_FACE_NOT_FOUND'], checks: [notFound], face: null, image: measured.image };
   }
-  const checks = profile.checks.map((check): CheckResult => {
+  // a measure whose model is not loaded (the eye-state model switched off) is left out, not guessed
+  const checks = profile.checks.filter((check) => check.measure in measured.measurements).map((check): CheckResult => {
     const sensitivity = request.issueSensitivityOverride[check.code] ?? DEFAULT_SENSITIVITY;
     const { value, score } = measured.measurements[check.measure];
     return {

@@ -61,6 +61,8 @@ export interface ExaminedPhoto {
     geometry: FaceGeometry;
     /** the face as the recognition model would see it (sharpness and exposure are measured here, as in the quality gate) */
     aligned: RgbImage;
+    /** each eye's open probability from the eye-state model, as the quality gate reads it; absent when no such model is loaded */
+    eyesOpen?: [number, number];
   };
   /** the other faces counted in the photo, largest first */
   otherFaces: FaceBox[];
@@ -208,7 +210,9 @@ export class FacePipeline {
     const { picture, faces, rejected, subject } = search;
     const others = faces.filter((f) => f !== subject?.geometry.box && !rejected.has(f)).map((f) => clipBox(f, picture.width, picture.height));
     timings.total = performance.now() - started;
-    return { picture, subject: subject && { geometry: subject.geometry, aligned: subject.aligned }, otherFaces: others, turns: search.turns, timings };
+    const eyes = this.models.eyes;
+    const eyesOpen = subject && eyes ? await timed('eyes', () => eyes.eyesOpen(picture, subject.geometry)) : undefined;
+    return { picture, subject: subject && { geometry: subject.geometry, aligned: subject.aligned, eyesOpen }, otherFaces: others, turns: search.turns, timings };
   }
 
   /** decode, then the subject in the first orientation that shows one; no_face_detected otherwise */

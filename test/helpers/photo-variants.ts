@@ -130,29 +130,26 @@ export interface Variant {
 export const VARIANTS: Record<string, Variant> = {
   small_face: {
     issue: 'ISSUE_FACE_TOO_SMALL',
-    description: 'the photo shrunk to 1/6 and centred on a canvas of its background colour',
+    description: 'the photo shrunk to 1/4 and centred on a canvas of its background colour',
     async make(base) {
       const background = meanColour(base, 0, 0, base.width * 0.1, base.height * 0.1);
-      const w = Math.round(base.width / 6);
+      const w = Math.round(base.width / 4);
       const small = await sharp(base.data, { raw: { width: base.width, height: base.height, channels: 3 } }).resize({ width: w }).raw().toBuffer({ resolveWithObject: true });
-      const { data, info } = await sharp({ create: { width: base.width, height: base.height, channels: 3, background: { r: background[0], g: background[1], b: background[2] } } })
-        .composite([{ input: small.data, raw: { width: small.info.width, height: small.info.height, channels: 3 }, left: Math.round((base.width - small.info.width) / 2), top: Math.round((base.height - small.info.height) / 2) }])
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      return { data, width: info.width, height: info.height };
+      const canvas = sharp({ create: { width: base.width, height: base.height, channels: 3, background: { r: background[0], g: background[1], b: background[2] } } });
+      const left = Math.round((base.width - small.info.width) / 2);
+      const top = Math.round((base.height - small.info.height) / 2);
+      return decodeRaw(await canvas.composite([{ input: small.data, raw: { width: small.info.width, height: small.info.height, channels: 3 }, left, top }]).png().toBuffer());
     },
   },
   second_face: {
     issue: 'ISSUE_MULTIPLE_FACES',
-    description: 'another person\'s photo at 45 % size pasted into the top-left corner',
+    description: 'another person\'s photo at 45 % of the width pasted into the top-left corner',
     async make(base, _face, donor) {
       const w = Math.round(base.width * 0.45);
       const pasted = await sharp(donor.data, { raw: { width: donor.width, height: donor.height, channels: 3 } }).resize({ width: w }).raw().toBuffer({ resolveWithObject: true });
-      const { data, info } = await sharp(base.data, { raw: { width: base.width, height: base.height, channels: 3 } })
-        .composite([{ input: pasted.data, raw: { width: pasted.info.width, height: pasted.info.height, channels: 3 }, left: 0, top: 0 }])
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      return { data, width: info.width, height: info.height };
+      const photo = sharp(base.data, { raw: { width: base.width, height: base.height, channels: 3 } });
+      // through PNG: composite output may carry an alpha channel, which decodeRaw drops
+      return decodeRaw(await photo.composite([{ input: pasted.data, raw: { width: pasted.info.width, height: pasted.info.height, channels: 3 }, left: 0, top: 0 }]).png().toBuffer());
     },
   },
   rolled: {
@@ -185,8 +182,8 @@ export const VARIANTS: Record<string, Variant> = {
   },
   dark: {
     issue: 'ISSUE_FACE_BRIGHTNESS_BAD',
-    description: 'every pixel × 0.35',
-    make: async (base) => mapPixels(base, (_x, _y, [r, g, b]) => [r * 0.35, g * 0.35, b * 0.35]),
+    description: 'every pixel × 0.25',
+    make: async (base) => mapPixels(base, (_x, _y, [r, g, b]) => [r * 0.25, g * 0.25, b * 0.25]),
   },
   overexposed: {
     issue: 'ISSUE_FACE_BRIGHTNESS_BAD',
@@ -234,14 +231,15 @@ export const VARIANTS: Record<string, Variant> = {
   },
   shadow: {
     issue: 'ISSUE_SHADOW_BEHIND_HEAD',
-    description: 'the background right of the head darkened up to 55 %, fading over 0.4 face widths',
+    description: 'a soft head-shaped shadow (background × 0.5) cast down and to the right of the head',
     async make(base, face) {
       const l = layout(face);
-      const cy = (face.chin.y + face.crown.y) / 2;
+      const cx = l.eyeX + 0.45 * l.faceWidth;
+      const cy = (face.chin.y + face.crown.y) / 2 + 0.08 * l.head;
       return mapPixels(base, (x, y, [r, g, b]) => {
-        if (!isBackground(l, x, y) || x < l.eyeX) return [r, g, b];
-        const half = l.faceWidth * 0.85 * Math.sqrt(Math.max(0, 1 - ((y - cy) / (l.head * 0.62)) ** 2));
-        const k = 1 - 0.55 * Math.exp(-Math.max(0, x - l.eyeX - half) / (0.4 * l.faceWidth));
+        if (!isBackground(l, x, y)) return [r, g, b];
+        const d = Math.sqrt(((x - cx) / (0.9 * l.faceWidth)) ** 2 + ((y - cy) / (0.6 * l.head)) ** 2);
+        const k = d < 0.8 ? 0.5 : d < 1.2 ? 0.5 + 0.5 * ((d - 0.8) / 0.4) : 1;
         return [r * k, g * k, b * k];
       });
     },

@@ -23,7 +23,7 @@ export type { Measurement } from './measure.ts';
 
 /** Every measurement name the measures below produce: what a profile's check may refer to. */
 export const MEASUREMENT_NAMES = [
-  'face_count', 'second_face_ratio', 'inter_eye_px', 'yaw', 'pitch', 'roll', 'eye_opening', 'lip_opening', 'smile', 'mouth_width',
+  'face_count', 'second_face_ratio', 'inter_eye_px', 'yaw', 'pitch', 'roll', 'eye_opening', 'eye_open_probability', 'lip_opening', 'smile', 'mouth_width',
   'mouth_corner_lift', 'laplacian_variance', 'face_luminance', 'face_contrast', 'light_imbalance', 'skin_hue', 'skin_chroma',
   'background_texture', 'background_colour_deviation', 'background_lightness', 'shadow_darkening', 'head_height_ratio',
   'eye_line_ratio', 'bottom_margin', 'left_margin', 'right_margin', 'eye_band_brightness', 'crown_chroma', 'lower_face_difference',
@@ -48,7 +48,7 @@ export interface FaceSummary {
 
 /** What a photo check sends back from the worker: numbers and points only, never pixels. */
 export interface PhotoMeasurements {
-  /** by measurement name; empty when no face was found */
+  /** by measurement name; empty when no face was found, and without those whose model is not loaded */
   measurements: Record<string, Measurement>;
   /** absent when no face was found */
   face?: FaceSummary;
@@ -62,12 +62,12 @@ export function measurePhoto(examined: ExaminedPhoto): PhotoMeasurements {
   const { picture, subject, otherFaces, turns } = examined;
   const image = { width: picture.width, height: picture.height, quarterTurns: turns };
   if (!subject) return { measurements: {}, image, timings: examined.timings };
-  const { geometry, aligned } = subject;
+  const { geometry, aligned, eyesOpen } = subject;
   const features = geometry.features;
   if (!features) throw new ApiError('internal_error', 'photo checks need a model bundle with the 468-point face mesh');
   const started = performance.now();
   const regions = photoRegions(picture, features);
-  const input = { image: picture.image, geometry, features, aligned, otherFaces, regions };
+  const input = { image: picture.image, geometry, features, aligned, eyesOpen, otherFaces, regions };
   const measurements = Object.assign({}, ...MEASURES.map((measure) => measure(input))) as Record<string, Measurement>;
   const { x1, y1, x2, y2, score } = geometry.box;
   return {

@@ -11,6 +11,8 @@ export interface MeasureInput {
   features: MeshFeatures;
   /** the face as the recognition model sees it: 112×112, eyes at fixed places (ARCFACE_REFERENCE_112) */
   aligned: RgbImage;
+  /** each eye's open probability from the eye-state model (absent without one) */
+  eyesOpen?: [number, number];
   /** other faces in the photo, largest first */
   otherFaces: FaceBox[];
   /** head outline and background samples, built once for the measures that need them */

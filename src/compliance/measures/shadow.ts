@@ -1,35 +1,37 @@
 import { rampScore, type Measure } from './measure.ts';
 
 /**
- * Heuristic. A shadow cast on the background falls right beside the head, so the background in a
- * band next to the head (up to half a face width out), between eye line and chin, is compared with
- * the background further out in the same rows, on each side: value = the larger relative darkening
- * (far − near) / far, 0 when the band is no darker. A background lit unevenly from one side can look
- * the same; a shadow with nothing further out to compare (head filling the frame) is not seen.
+ * Heuristic. A shadow cast on the background falls to one side of the head, while the background
+ * above the head and on the other side stays lit, so the background beside the head (rows from the
+ * estimated crown to the chin, each side) is compared with the background above the crown and with the
+ * other side: value = the largest relative darkening of a side's median grey against either, 0 when
+ * no side is darker.
+ * A background lit from one side looks the same; a photo cut so close that no background shows beside
+ * the head is not judged (value 0).
  */
 export const shadowBehindHead: Measure = ({ regions, features }) => {
-  const { small, background: mask, scale, head, faceWidth } = regions;
+  const { small, background: mask, scale } = regions;
   const { width, data } = small;
-  const top = Math.max(0, Math.floor((head.centre.y - head.ry * 0.4) / scale));
-  const bottom = Math.min(small.height, Math.floor(features.chin.y / scale));
-  const band = (faceWidth * 0.5) / scale;
-  const sums = { leftNear: [0, 0], leftFar: [0, 0], rightNear: [0, 0], rightFar: [0, 0] };
-  for (let v = top; v < bottom; v++) {
-    const y = v * scale;
-    const half = head.rx * Math.sqrt(Math.max(0, 1 - ((y - head.centre.y) / head.ry) ** 2));
-    const leftEdge = (head.centre.x - half) / scale;
-    const rightEdge = (head.centre.x + half) / scale;
+  const grey = (i: number) => 0.299 * data[3 * i] + 0.587 * data[3 * i + 1] + 0.114 * data[3 * i + 2];
+  const zones: Record<'above' | 'left' | 'right', number[]> = { above: [], left: [], right: [] };
+  const crownRow = Math.floor(features.crown.y / scale);
+  const sideRows = [Math.max(0, crownRow), Math.min(small.height, Math.floor(features.chin.y / scale))];
+  const centre = regions.head.centre.x / scale;
+  for (let v = 0; v < sideRows[1]; v++) {
+    const zone = v < crownRow ? 'above' : v >= sideRows[0] ? 'side' : undefined;
+    if (!zone) continue;
     for (let u = 0; u < width; u++) {
       const i = v * width + u;
       if (!mask[i]) continue;
-      const grey = 0.299 * data[3 * i] + 0.587 * data[3 * i + 1] + 0.114 * data[3 * i + 2];
-      const side = u < leftEdge ? (leftEdge - u < band ? sums.leftNear : sums.leftFar) : u > rightEdge ? (u - rightEdge < band ? sums.rightNear : sums.rightFar) : undefined;
-      if (!side) continue;
-      side[0] += grey;
-      side[1]++;
+      zones[zone === 'above' ? 'above' : u < centre ? 'left' : 'right'].push(grey(i));
     }
   }
-  const darkening = (near: number[], far: number[]) => (near[1] && far[1] ? Math.max(0, (far[0] / far[1] - near[0] / near[1]) / Math.max(1, far[0] / far[1])) : 0);
-  const value = Math.max(darkening(sums.leftNear, sums.leftFar), darkening(sums.rightNear, sums.rightFar));
+  // medians: dark hair reaching past the head ellipse is a minority of a zone, a cast shadow most of it
+  const median = (values: number[]) => (values.length ? values.sort((a, b) => a - b)[values.length >> 1] : undefined);
+  const above = median(zones.above);
+  const left = median(zones.left);
+  const right = median(zones.right);
+  const darker = (side: number | undefined, than: number | undefined) => (side === undefined || than === undefined ? 0 : Math.max(0, (than - side) / Math.max(1, than)));
+  const value = Math.max(darker(left, above), darker(right, above), darker(left, right), darker(right, left));
   return { shadow_darkening: { value, score: rampScore(value, 0.3, 0.03) } };
 };
