@@ -12,7 +12,9 @@ import { pipelineConfigSchema } from '../src/pipeline/config.ts';
 import { FacePipeline } from '../src/pipeline/face-pipeline.ts';
 import { decodeRaw, encodeJpeg, icaoFrame, VARIANTS, type Raw } from '../test/helpers/photo-variants.ts';
 import { fixture } from '../test/helpers/fixtures.ts';
-import { fixtureImages, MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
+import { fixtureImages, identityOf, MODELS_DIR, PROJECT_ROOT, round, summarise, writeResults } from './fixtures.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Real photos standing for an issue the generator cannot make; the pose of each was checked by eye. */
 const FIXTURE_ISSUES: ReadonlyArray<{ file: string; issue: IssueCode; description: string }> = [
@@ -56,9 +58,13 @@ for (const photo of neutral) {
   bases.push({ name: photo.name, ...base });
   samples.push({ set: 'compliant', name: photo.name, measured: base.measured });
 }
+/** smiling photos labelled by eye as showing teeth between parted lips (benchmarks/data/mouth-open-labels.json) */
+const mouthOpen = new Set((JSON.parse(readFileSync(join(PROJECT_ROOT, 'benchmarks', 'data', 'mouth-open-labels.json'), 'utf8')) as { open: string[] }).open);
 for (const photo of smiling) {
   const frame = await framed(photo.bytes);
-  if (frame) samples.push({ set: 'smiling', issue: 'ISSUE_EXPRESSION_NOT_NEUTRAL', name: photo.name, measured: frame.measured });
+  if (!frame) continue;
+  samples.push({ set: 'smiling', issue: 'ISSUE_EXPRESSION_NOT_NEUTRAL', name: photo.name, measured: frame.measured });
+  if (mouthOpen.has(identityOf(photo.name))) samples.push({ set: 'mouth open (by eye)', issue: 'ISSUE_MOUTH_OPEN', name: photo.name, measured: frame.measured });
 }
 for (const [index, base] of bases.entries()) {
   const donor = bases[(index + 1) % bases.length].raw;
@@ -113,7 +119,7 @@ const results = Object.entries(profiles).map(([profileName, profile]) => {
       measure: check.measure,
       kind: check.kind,
       heuristic: check.heuristic,
-      failing_set: [...new Set(made.map((s) => (s.set === 'fixture' || s.set === 'nonface' || s.set === 'smiling' ? `${s.set}` : `variant ${s.set}: ${VARIANTS[s.set].description}`)))],
+      failing_set: [...new Set(made.map((s) => (s.set in VARIANTS ? `variant ${s.set}: ${VARIANTS[s.set].description}` : s.set)))],
       failing_without_face: made.length - bad.length,
       compliant_values: good.length ? summarise(good, [5, 50, 95]) : null,
       failing_values: bad.length ? summarise(bad, [5, 50, 95]) : null,
@@ -139,6 +145,7 @@ writeResults('compliance', {
   data: {
     compliant: `${compliant.length} London-set neutral photos (faces/london_*/1.jpg) cut to a 35 × 45 frame, head 74 % of the height`,
     smiling: `${samples.filter((s) => s.set === 'smiling').length} London-set smiling photos (faces/london_*/2.jpg), same frame`,
+    mouth_open: `${samples.filter((s) => s.set === 'mouth open (by eye)').length} of the smiling photos with teeth showing between parted lips, labelled by eye (benchmarks/data/mouth-open-labels.json)`,
     variants: Object.fromEntries(Object.entries(VARIANTS).map(([name, v]) => [name, { issue: v.issue, description: v.description, photos: samples.filter((s) => s.set === name).length }])),
     fixtures: FIXTURE_ISSUES,
     nonfaces: noFace.length,

@@ -36,6 +36,7 @@ export function serializeVerdict(verdict: ComplianceVerdict) {
     checks: verdict.checks,
     face: verdict.face,
     image: quarterTurns ? { ...size, quarter_turns: quarterTurns } : size,
+    measurements: verdict.measurements,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { FaceSummary, PhotoMeasurements } from './measures/index.ts';
+import type { FaceSummary, Measurement, PhotoMeasurements } from './measures/index.ts';
 import { DEFAULT_SENSITIVITY, passes, type ComplianceProfiles, type IssueCode, type Sensitivity, type Threshold } from './profiles.ts';
 
 /** Measures photos; the server's PipelinePool, in its workers. */
@@ -39,6 +39,8 @@ export interface ComplianceVerdict {
   checks: CheckResult[];
   face: FaceSummary | null;
   image: { width: number; height: number; quarterTurns: number };
+  /** every measure's raw value and 0–100 score, whether or not the profile checks it */
+  measurements: Record<string, Measurement>;
 }
 
 /** Judges a photo against a profile: the workers measure, this applies the profile's thresholds. */
@@ -77,7 +79,7 @@ export function judge(measured: PhotoMeasurements, request: CheckRequest, profil
       heuristic: false,
       measure: 'face_count',
     };
-    return { compliant: false, profile: request.profile, issues: ['ISSUE_FACE_NOT_FOUND'], checks: [notFound], face: null, image: measured.image };
+    return { compliant: false, profile: request.profile, issues: ['ISSUE_FACE_NOT_FOUND'], checks: [notFound], face: null, image: measured.image, measurements: {} };
   }
   // a measure whose model is not loaded (the eye-state model switched off) is left out, not guessed
   const checks = profile.checks.filter((check) => check.measure in measured.measurements).map((check): CheckResult => {
@@ -97,5 +99,5 @@ export function judge(measured: PhotoMeasurements, request: CheckRequest, profil
     };
   });
   const issues = checks.filter((c) => !c.passed).map((c) => c.code);
-  return { compliant: issues.length === 0, profile: request.profile, issues, checks, face: measured.face, image: measured.image };
+  return { compliant: issues.length === 0, profile: request.profile, issues, checks, face: measured.face, image: measured.image, measurements: measured.measurements };
 }

@@ -292,7 +292,7 @@ function photoCheckResponse() {
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['compliant', 'profile', 'issues', 'checks', 'face', 'image'],
+    required: ['compliant', 'profile', 'issues', 'checks', 'face', 'image', 'measurements'],
     properties: {
       compliant: { type: 'boolean' },
       profile: { type: 'string' },
@@ -327,6 +327,16 @@ function photoCheckResponse() {
           height: { type: 'integer', minimum: 1 },
           quarter_turns: { type: 'integer', minimum: 1, maximum: 3, description: 'present when the photo was judged turned upright by this many clockwise quarter turns' },
         },
+      },
+      measurements: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['value', 'score'],
+          properties: { value: { type: 'number' }, score: { type: 'number', minimum: 0, maximum: 100 } },
+        },
+        description: 'every measure by name (OFIQ-style: raw value and 0–100 score), whether or not the profile checks it; empty when no face was found',
       },
     },
   };

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { AuditLog } from '../../src/audit/audit-log.ts';
-import type { FaceSummary } from '../../src/compliance/measures/index.ts';
-import type { IssueCode } from '../../src/compliance/profiles.ts';
+import { MEASUREMENT_NAMES, type FaceSummary } from '../../src/compliance/measures/index.ts';
+import { loadProfiles, type IssueCode } from '../../src/compliance/profiles.ts';
 import { contract } from '../helpers/contract.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { decodeRaw, encodeJpeg, icaoFrame, VARIANTS, type Raw } from '../helpers/photo-variants.ts';
@@ -12,6 +12,7 @@ import { postMultipart, startTestServer, type TestServer } from '../helpers/test
 // an ICAO frame (compliant) and on variants of them made to fail one check each.
 
 const PATH = '/api/v1/photo/check';
+const profiles = loadProfiles();
 let server: TestServer;
 
 interface Verdict {
@@ -21,6 +22,7 @@ interface Verdict {
   checks: Array<{ code: IssueCode; passed: boolean; value: number; threshold: number | [number, number]; sensitivity: string; heuristic: boolean }>;
   face: FaceSummary | null;
   image: { width: number; height: number };
+  measurements: Record<string, { value: number; score: number }>;
 }
 
 async function check(image: Uint8Array, metadata?: unknown): Promise<{ status: number; body: any }> {
@@ -67,6 +69,9 @@ describe('POST /api/v1/photo/check', () => {
       expect(result.compliant).toBe(true);
       expect(result.checks.every((c) => c.passed && c.sensitivity === 'MEDIUM')).toBe(true);
       expect(result.image).toEqual({ width: base.raw.width, height: base.raw.height });
+      // every check of the profile was measured, and every measure reported
+      expect(result.checks.map((c) => c.code)).toEqual(profiles[profile].checks.map((c) => c.code));
+      expect(Object.keys(result.measurements).sort()).toEqual([...MEASUREMENT_NAMES].sort());
     }
     // the default profile is icao, and its checks include the ISO/IEC 19794-5 inter-eye rule and the heuristics, labelled
     const result = await verdict(base.jpeg);
