@@ -9,6 +9,8 @@ import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
+import { ComplianceService } from './compliance/compliance.service.ts';
+import { loadProfiles } from './compliance/profiles.ts';
 import { createScoreMapper } from './pipeline/score.ts';
 import { loadModelManifest, type ModelManifest } from './pipeline/model-manifest.ts';
 import { DataDirLock } from './gallery/data-dir-lock.ts';
@@ -39,6 +41,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
 async function serve(config: Config, logger: Logger, manifest: ModelManifest, lock: DataDirLock): Promise<RunningServer> {
   const cipher = loadTemplateCipher(config.encryption, config.dataDir, logger);
+  const profiles = loadProfiles();
   // The workers load their models in their own threads while this one opens the gallery (seconds
   // each with a large gallery), so a restart waits for the slower of the two rather than both.
   const poolStarting = PipelinePool.start({ modelsDir: config.modelsDir, config: config.pipeline, logger });
@@ -64,6 +67,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
   const metrics = new Metrics(gallery);
+  const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
   const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits);
   const app = createApp({
     config,
@@ -73,6 +77,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     auth,
     audit,
     metrics,
+    compliance: { service: compliance, profiles },
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),

@@ -8,6 +8,9 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
+import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
+import type { ComplianceService } from '../compliance/compliance.service.ts';
+import type { ComplianceProfiles } from '../compliance/profiles.ts';
 import { biometricRouter } from './biometric.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
@@ -23,6 +26,7 @@ export interface AppDependencies {
   auth: AuthService;
   audit: AuditLog;
   metrics: Metrics;
+  compliance: { service: ComplianceService; profiles: ComplianceProfiles };
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -32,20 +36,22 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/search': 'search',
     '/api/v1/verify': 'verify',
     '/api/v1/delete': 'delete',
+    [PHOTO_CHECK_PATH]: 'check',
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
   const biometric = biometricRouter(service, metadataSchemas(config.matching), config.limits);
   const routers = [
     biometric,
+    complianceRouter(compliance.service, compliance.profiles, config.limits),
     utilityRouter(gallery, health),
-    openApiRouter(openApiDocument(config)),
+    openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),
   ];
   app.use(requestContext(logger));

@@ -8,7 +8,7 @@ import { formatScore, toXml, type XmlObject } from './xml.ts';
 
 const MULTIPART_PARTS = new Set(['image', 'metadata']);
 
-function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {
+export function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {
   return async (ctx, next) => {
     if (!ctx.is(type)) {
       throw new ApiError('unsupported_media_type', `Content-Type must be ${type} (${hint}); got ${ctx.get('Content-Type') || 'none'}`);
@@ -17,8 +17,8 @@ function requireContentType(type: 'multipart/form-data' | 'application/json', hi
   };
 }
 
-/** The one image part and the optional metadata text of a biometric request. */
-function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: string | undefined } {
+/** The one image part and the optional metadata text of a biometric (or photo-check) request. */
+export function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: string | undefined } {
   const { files, fields } = multipartParts(ctx);
   for (const name of [...files.keys(), ...fields.keys()]) {
     if (!MULTIPART_PARTS.has(name)) throw new ApiError('bad_request', `unexpected multipart part "${name}": send "image" and "metadata" only`);
@@ -49,7 +49,7 @@ function sendXml(ctx: Context, root: string, body: XmlObject): void {
 }
 
 /** Sheds load before the upload is read: a refusal then costs the event loop almost nothing. */
-function refuseWhenBusy(service: BiometricService): Middleware {
+export function refuseWhenBusy(service: { assertCanAcceptImage(): void }): Middleware {
   return async (_ctx, next) => {
     service.assertCanAcceptImage();
     await next();

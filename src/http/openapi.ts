@@ -5,6 +5,8 @@ import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
 import { METRICS_PATH } from '../metrics/metrics.ts';
 import { OPERATIONS } from '../security/auth.service.ts';
 import { MAX_SUBJECT_ID_LENGTH } from './metadata.ts';
+import { PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
+import { DEFAULT_PROFILE, ISSUE_CODES, SENSITIVITIES, type ComplianceProfiles } from '../compliance/profiles.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
@@ -21,6 +23,10 @@ const MULTIPART_ERRORS: ErrorCode[] = [
   'service_unavailable', 'request_timeout', 'internal_error',
 ];
 const DELETE_ERRORS: ErrorCode[] = ['bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error'];
+const PHOTO_CHECK_ERRORS: ErrorCode[] = [
+  'bad_request', 'invalid_metadata', 'missing_image', 'image_decode_failed', 'unsupported_image_format', 'unauthorized', 'forbidden',
+  'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error',
+];
 const UTILITY_ERRORS: ErrorCode[] = ['unauthorized', 'forbidden', 'service_unavailable', 'request_timeout', 'internal_error'];
 const ANY_ROUTE_ERRORS: ErrorCode[] = ['not_found', 'method_not_allowed'];
 
@@ -84,7 +90,7 @@ const score = (description: string) => ({ type: 'number', minimum: 0, maximum: 1
  * The API as served, OpenAPI 3.1. Defaults and limits come from the running configuration so the
  * document never disagrees with the server that hands it out.
  */
-export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
+export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profiles: ComplianceProfiles) {
   const partition = { type: 'string', pattern: PARTITION_NAME_PATTERN.source, default: 'default', description: 'gallery partition' };
   const subjectId = { type: 'string', minLength: 1, maxLength: MAX_SUBJECT_ID_LENGTH, description: 'subject id; no control characters' };
   const threshold = { type: 'number', minimum: 0, maximum: 1, default: config.matching.defaultThreshold, description: 'minimum calibrated score (0–1) for a match' };
@@ -100,12 +106,24 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
-    tags: [{ name: 'biometric' }, { name: 'utility' }],
+    tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'utility' }],
     paths: {
       '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true), 'EnrolResponse', MULTIPART_ERRORS),
       '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
       '/api/v1/verify': biometricOperation('verify', '1:1 verification against an enrolled subject', multipartRequest('VerifyMetadata', true), 'VerifyResponse', MULTIPART_ERRORS),
       '/api/v1/delete': biometricOperation('delete', 'Delete a subject and all its templates', { required: true, content: { 'application/json': { schema: ref('DeleteRequest') } } }, 'DeleteResponse', DELETE_ERRORS),
+      [PHOTO_CHECK_PATH]: {
+        post: {
+          operationId: 'photoCheck',
+          summary: 'Judge a photo against a compliance profile (ICAO 9303 / ISO/IEC 19794-5, enrolment)',
+          description:
+            'Needs an API key with the `check` scope (no partition). A photo without a face is a verdict (200, ISSUE_FACE_NOT_FOUND), not an error. ' +
+            'Checks marked `heuristic` are rules of thumb on pixels: a failure is a prompt to look, not proof.',
+          tags: ['compliance'],
+          requestBody: multipartRequest('PhotoCheckMetadata', false),
+          responses: { '200': { description: 'the verdict', content: { 'application/json': { schema: ref('PhotoCheckResponse') } } }, ...errorResponses(PHOTO_CHECK_ERRORS, 'application/json') },
+        },
+      },
       '/api/v1/health': utilityOperation('health', 'Component health', 'HealthResponse', { '503': { description: 'a component is down', content: { 'application/json': { schema: ref('HealthResponse') } } } }, healthSecurity),
       '/api/v1/partitions': utilityOperation('partitions', 'Partition names (admin scope)', 'PartitionsResponse'),
       '/api/v1/stats': utilityOperation('stats', 'Subjects per partition (admin scope)', 'StatsResponse'),
@@ -199,6 +217,20 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
           required: ['status', 'subject_id'],
           properties: { status: { const: 'OK' }, subject_id: subjectId },
         },
+        PhotoCheckMetadata: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            profile: { enum: Object.keys(profiles), default: DEFAULT_PROFILE, description: 'the rule set to judge by' },
+            issueSensitivityOverride: {
+              type: 'object',
+              propertyNames: { enum: [...ISSUE_CODES] },
+              additionalProperties: { enum: [...SENSITIVITIES] },
+              description: 'per issue code: VERY_LOW … VERY_HIGH, higher is stricter; MEDIUM when not named',
+            },
+          },
+        },
+        PhotoCheckResponse: photoCheckResponse(),
         ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },
         ErrorJson: errorBody(),
         HealthResponse: {
@@ -232,6 +264,79 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
           },
         },
         OpenApiDocument: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' } } },
+      },
+    },
+  };
+}
+
+function photoCheckResponse() {
+  const point = { type: 'object', additionalProperties: false, required: ['x', 'y'], properties: { x: { type: 'number' }, y: { type: 'number' } } };
+  const threshold = { oneOf: [{ type: 'number' }, { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 }], description: 'least (min checks), most (max checks) or [least, most] a passing value may be' };
+  const check = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['code', 'passed', 'value', 'threshold', 'sensitivity', 'score', 'severity', 'message', 'heuristic', 'measure'],
+    properties: {
+      code: { enum: [...ISSUE_CODES] },
+      passed: { type: 'boolean' },
+      value: { type: 'number', description: 'the measured value, in the measure\'s unit' },
+      threshold,
+      sensitivity: { enum: [...SENSITIVITIES] },
+      score: { type: 'number', minimum: 0, maximum: 100, description: 'how good the value is, 0–100, whatever the threshold' },
+      severity: { enum: ['critical', 'major', 'minor'] },
+      message: { type: 'string' },
+      heuristic: { type: 'boolean', description: 'a rule of thumb on pixels, not a trained model' },
+      measure: { type: 'string' },
+    },
+  };
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['compliant', 'profile', 'issues', 'checks', 'face', 'image', 'measurements'],
+    properties: {
+      compliant: { type: 'boolean' },
+      profile: { type: 'string' },
+      issues: { type: 'array', items: { enum: [...ISSUE_CODES] }, description: 'the codes of the failed checks' },
+      checks: { type: 'array', items: check },
+      face: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['box', 'eyes', 'chin', 'crown', 'yaw', 'pitch', 'roll'],
+            properties: {
+              box: { type: 'object', additionalProperties: false, required: ['x1', 'y1', 'x2', 'y2', 'score'], properties: { x1: { type: 'number' }, y1: { type: 'number' }, x2: { type: 'number' }, y2: { type: 'number' }, score: { type: 'number' } } },
+              eyes: { type: 'array', items: point, minItems: 2, maxItems: 2, description: 'image-left, image-right eye centre' },
+              chin: point,
+              crown: { ...point, description: 'estimated top of the head' },
+              yaw: { type: 'number' },
+              pitch: { type: 'number' },
+              roll: { type: 'number' },
+            },
+          },
+        ],
+        description: 'photo coordinates (pixels) of the photo as judged; null when no face was found',
+      },
+      image: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['width', 'height'],
+        properties: {
+          width: { type: 'integer', minimum: 1 },
+          height: { type: 'integer', minimum: 1 },
+          quarter_turns: { type: 'integer', minimum: 1, maximum: 3, description: 'present when the photo was judged turned upright by this many clockwise quarter turns' },
+        },
+      },
+      measurements: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['value', 'score'],
+          properties: { value: { type: 'number' }, score: { type: 'number', minimum: 0, maximum: 100 } },
+        },
+        description: 'every measure by name (OFIQ-style: raw value and 0–100 score), whether or not the profile checks it; empty when no face was found',
       },
     },
   };

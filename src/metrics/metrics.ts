@@ -6,6 +6,7 @@ import { ApiError } from '../errors.ts';
 import type { Gallery } from '../gallery/gallery.ts';
 import type { PipelinePurpose, PipelineResult } from '../pipeline/types.ts';
 import type { FaceProcessor } from '../services/biometric.service.ts';
+import type { ComplianceVerdict, PhotoMeasurer } from '../compliance/compliance.service.ts';
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -50,6 +51,19 @@ export class Metrics {
     name: 'faceserver_pipeline_rejections_total',
     help: 'images the pipeline refused, by error code (presentation_attack_detected, quality_too_low, no_face_detected, ...)',
     labelNames: ['code', 'purpose'],
+    registers: [this.registry],
+  });
+
+  private readonly photoChecks = new Counter({
+    name: 'faceserver_photo_checks_total',
+    help: 'photo compliance verdicts by profile and outcome',
+    labelNames: ['profile', 'compliant'],
+    registers: [this.registry],
+  });
+  private readonly photoIssues = new Counter({
+    name: 'faceserver_photo_check_issues_total',
+    help: 'issues reported by photo compliance checks, by profile and issue code',
+    labelNames: ['profile', 'issue'],
     registers: [this.registry],
   });
 
@@ -121,6 +135,30 @@ export class Metrics {
         }
       },
     };
+  }
+
+  /** A measurer that reports the photo checks' stage timings (purpose "photo_check") and failures. */
+  meterPhotoChecks(measurer: PhotoMeasurer): PhotoMeasurer {
+    const purpose = 'photo_check';
+    return {
+      assertCanAccept: () => measurer.assertCanAccept(),
+      measurePhoto: async (image) => {
+        try {
+          const measured = await measurer.measurePhoto(image);
+          for (const [stage, ms] of Object.entries(measured.timings)) this.stages.observe({ stage, purpose }, ms / 1000);
+          return measured;
+        } catch (error) {
+          if (error instanceof ApiError) this.rejections.inc({ code: error.code, purpose });
+          throw error;
+        }
+      },
+    };
+  }
+
+  /** Counts a photo check's verdict and each issue it reported. */
+  recordVerdict(verdict: ComplianceVerdict): void {
+    this.photoChecks.inc({ profile: verdict.profile, compliant: String(verdict.compliant) });
+    for (const issue of verdict.issues) this.photoIssues.inc({ profile: verdict.profile, issue });
   }
 
   router(): Router {

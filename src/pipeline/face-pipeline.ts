@@ -11,7 +11,7 @@ import type { Embedding, RoleModels } from './models/roles.ts';
 import { turnImage, turnsToUpright, unturnBox, type QuarterTurns } from './orientation.ts';
 import { Picture } from './picture.ts';
 import { QualityAssessor, qualityModelRoles } from './quality/index.ts';
-import type { Detection, MadReport, PadReport, PipelinePurpose, PipelineResult, RgbImage, StageState } from './types.ts';
+import type { Detection, FaceBox, MadReport, PadReport, PipelinePurpose, PipelineResult, RgbImage, StageState } from './types.ts';
 
 /** The component flags of GET /health that the pipeline answers for. */
 export interface PipelineHealth {
@@ -52,7 +52,39 @@ const SURE_UPRIGHT_CONFIDENCE = 0.9;
 /** Turns tried, in this order, when the photo as decoded shows no face: sideways both ways, then upside down. */
 const UNUSUAL_ORIENTATIONS: readonly QuarterTurns[] = [1, 3, 2];
 
+/** One photo's subject as `examine` finds it: everything photo checks measure from, in the upright photo's coordinates. */
+export interface ExaminedPhoto {
+  /** the photo turned upright (by `turns` quarter turns) when the face lay sideways or upside down */
+  picture: Picture;
+  /** the largest confirmed face; absent when the photo shows none */
+  subject?: {
+    geometry: FaceGeometry;
+    /** the face as the recognition model would see it (sharpness and exposure are measured here, as in the quality gate) */
+    aligned: RgbImage;
+    /** each eye's open probability from the eye-state model, as the quality gate reads it; absent when no such model is loaded */
+    eyesOpen?: [number, number];
+  };
+  /** the other faces counted in the photo, largest first */
+  otherFaces: FaceBox[];
+  turns: QuarterTurns;
+  timings: Record<string, number>;
+}
+
 type Timed = <T>(stage: string, work: () => Promise<T> | T) => Promise<T>;
+
+/** milliseconds per stage; stages may run once per face candidate and orientation, so their times add up */
+function stageTimer(): { timings: Record<string, number>; timed: Timed } {
+  const timings: Record<string, number> = {};
+  const timed: Timed = async (stage, work) => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[stage] = (timings[stage] ?? 0) + performance.now() - t0;
+    }
+  };
+  return { timings, timed };
+}
 
 interface Subject {
   geometry: FaceGeometry;
@@ -127,30 +159,11 @@ export class FacePipeline {
   }
 
   async process(bytes: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> {
-    const timings: Record<string, number> = {};
     const started = performance.now();
-    // stages may run once per face candidate and orientation, so their times add up
-    const timed = async <T>(stage: string, work: () => Promise<T> | T): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await work();
-      } finally {
-        timings[stage] = (timings[stage] ?? 0) + performance.now() - t0;
-      }
-    };
+    const { timings, timed } = stageTimer();
 
-    const decoded = await timed('decode', () => decodeImage(bytes, this.config.maxImagePixels));
-    let search = await this.searchUpright(decoded, 0, timed, true);
-    for (const turns of UNUSUAL_ORIENTATIONS) {
-      if (search.subject) break;
-      // whole-photo passes only: tiles in every orientation would make each photo without a face cost
-      // forty detector runs instead of ten
-      search = await this.searchUpright(decoded, turns, timed, false);
-    }
-    const { picture, subject, faces, rejected } = search;
-    if (!subject) {
-      throw new ApiError('no_face_detected', 'no face was found in the image', { face_count: 0, rejected_candidates: rejected.size });
-    }
+    const { decoded, search, subject } = await this.locate(bytes, timed);
+    const { picture, faces, rejected } = search;
     const { geometry, aligned, embedding } = subject;
     // boxes go back to the photo as decoded, whatever turn found the face
     const counted = [geometry.box, ...faces.filter((f) => f !== geometry.box && !rejected.has(f))].map((f) =>
@@ -184,6 +197,45 @@ export class FacePipeline {
       timings,
       mad,
     };
+  }
+
+  /**
+   * The geometry pass alone, for photo checks: decode, find the subject (turned upright as `process`
+   * does) and align it, without PAD, quality gate or template. A photo without a face is a finding
+   * here, not an error.
+   */
+  async examine(bytes: Uint8Array): Promise<ExaminedPhoto> {
+    const started = performance.now();
+    const { timings, timed } = stageTimer();
+    const { search } = await this.find(bytes, timed);
+    const { picture, faces, rejected, subject } = search;
+    const others = faces.filter((f) => f !== subject?.geometry.box && !rejected.has(f)).map((f) => clipBox(f, picture.width, picture.height));
+    timings.total = performance.now() - started;
+    const eyes = this.models.eyes;
+    const eyesOpen = subject && eyes ? await timed('eyes', () => eyes.eyesOpen(picture, subject.geometry)) : undefined;
+    return { picture, subject: subject && { geometry: subject.geometry, aligned: subject.aligned, eyesOpen }, otherFaces: others, turns: search.turns, timings };
+  }
+
+  /** decode, then the subject in the first orientation that shows one; no_face_detected otherwise */
+  private async locate(bytes: Uint8Array, timed: Timed): Promise<{ decoded: RgbImage; search: Search; subject: Subject }> {
+    const { decoded, search } = await this.find(bytes, timed);
+    if (!search.subject) {
+      throw new ApiError('no_face_detected', 'no face was found in the image', { face_count: 0, rejected_candidates: search.rejected.size });
+    }
+    return { decoded, search, subject: search.subject };
+  }
+
+  /** decode, then the first orientation that shows a subject (or the last one tried) */
+  private async find(bytes: Uint8Array, timed: Timed): Promise<{ decoded: RgbImage; search: Search }> {
+    const decoded = await timed('decode', () => decodeImage(bytes, this.config.maxImagePixels));
+    let search = await this.searchUpright(decoded, 0, timed, true);
+    for (const turns of UNUSUAL_ORIENTATIONS) {
+      if (search.subject) break;
+      // whole-photo passes only: tiles in every orientation would make each photo without a face cost
+      // forty detector runs instead of ten
+      search = await this.searchUpright(decoded, turns, timed, false);
+    }
+    return { decoded, search };
   }
 
   /**

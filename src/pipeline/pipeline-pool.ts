@@ -4,7 +4,10 @@ import type { Logger } from '../logger.ts';
 import type { PipelineConfig } from './config.ts';
 import type { PipelineHealth } from './face-pipeline.ts';
 import type { PipelinePurpose, PipelineResult, StageState } from './types.ts';
-import type { JobRequest, WorkerData, WorkerMessage } from './worker/protocol.ts';
+import type { PhotoMeasurements } from '../compliance/measures/index.ts';
+import type { JobRequest, JobResult, WorkerData, WorkerMessage } from './worker/protocol.ts';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const BOOTSTRAP = new URL('./worker/bootstrap.mjs', import.meta.url);
 
@@ -16,7 +19,7 @@ export interface PipelinePoolOptions {
 
 interface Job {
   request: JobRequest;
-  resolve(result: PipelineResult): void;
+  resolve(result: JobResult): void;
   reject(error: Error): void;
 }
 
@@ -91,6 +94,15 @@ export class PipelinePool {
   }
 
   process(image: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> {
+    return this.run({ kind: 'biometric', purpose }, image) as Promise<PipelineResult>;
+  }
+
+  /** The photo-compliance measures of one photo (geometry pass + pixel statistics), in a worker. */
+  measurePhoto(image: Uint8Array): Promise<PhotoMeasurements> {
+    return this.run({ kind: 'photo-check' }, image) as Promise<PhotoMeasurements>;
+  }
+
+  private run(kind: DistributiveOmit<JobRequest, 'id' | 'image'>, image: Uint8Array): Promise<JobResult> {
     try {
       this.assertCanAccept();
     } catch (error) {
@@ -99,8 +111,8 @@ export class PipelinePool {
     const idle = this.idleSlot();
     // A private copy whose buffer can be handed to the worker without copying again.
     const copy = new Uint8Array(image);
-    return new Promise<PipelineResult>((resolve, reject) => {
-      const job: Job = { request: { id: this.nextId++, image: copy, purpose }, resolve, reject };
+    return new Promise<JobResult>((resolve, reject) => {
+      const job: Job = { request: { ...kind, id: this.nextId++, image: copy }, resolve, reject };
       if (idle) this.dispatch(idle, job);
       else this.queue.push(job);
     });

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
 import type { ApiKeyRepository, StoredApiKey } from './api-key.repository.ts';
 
-export const OPERATIONS = ['enrol', 'search', 'verify', 'delete', 'admin'] as const;
+export const OPERATIONS = ['enrol', 'search', 'verify', 'delete', 'check', 'admin'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 export const ALL_PARTITIONS = '*';
 

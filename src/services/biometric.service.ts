@@ -15,7 +15,7 @@ export interface FaceProcessor {
 
 /** What the audit log keeps of a decision besides its outcome code. */
 export interface Decision {
-  /** enrolled / duplicate_reported, hit / no_hit, match / no_match, deleted */
+  /** enrolled / duplicate_reported, hit / no_hit, match / no_match, deleted (photo checks: compliant / non_compliant) */
   decision: string;
   /** the threshold the decision was made with, after the partition's minimum was applied */
   threshold?: number;

@@ -1,3 +1,4 @@
+import { loadProfiles } from '../../src/compliance/profiles.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/http/openapi.ts';
 import { contract } from '../helpers/contract.ts';
@@ -26,10 +27,10 @@ describe('the document', () => {
   it('is served at /api/v1/openapi.json, as OpenAPI 3.1, matching the running configuration', async () => {
     const { status, body } = await readJson(await fetch(`${server.url}/api/v1/openapi.json`));
     expect(status).toBe(200);
-    expect(body).toEqual(JSON.parse(JSON.stringify(openApiDocument(server.config))));
+    expect(body).toEqual(JSON.parse(JSON.stringify(openApiDocument(server.config, loadProfiles()))));
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
+      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
     );
   });
 

@@ -105,6 +105,15 @@ describe('API keys on a server that requires them', () => {
     expect((await fetch(`${server.url}/api/v1/stats`, { headers: bearer(admin) })).status).toBe(200);
   });
 
+  it('photo checks need the "check" scope and no partition', async () => {
+    const noCheck = newKey();
+    await expectRefusal(await multipart('/api/v1/photo/check', ENROL_IMAGE, {}, bearer(noCheck)), 403, 'forbidden', false);
+    const checkOnly = newKey({ operations: ['check'], partitions: ['vip'] });
+    const response = await multipart('/api/v1/photo/check', ENROL_IMAGE, { profile: 'enrolment' }, bearer(checkOnly));
+    expect(response.status).toBe(200);
+    expect((await response.json()).compliant).toBe(true);
+  });
+
   it('partition outside the key → 403 forbidden, for multipart metadata and JSON bodies alike', async () => {
     const vipOnly = newKey({ partitions: ['vip'] });
     expect((await readXml(await multipart('/api/v1/enrol', ENROL_IMAGE, { subject_id: 'v1', partition: 'vip' }, bearer(vipOnly)))).status).toBe(200);

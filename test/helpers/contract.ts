@@ -1,3 +1,4 @@
+import { loadProfiles } from '../../src/compliance/profiles.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'vitest';
@@ -74,5 +75,5 @@ let shared: Contract | undefined;
 
 /** The document as a server with the default configuration serves it. */
 export function contract(): Contract {
-  return (shared ??= new Contract(openApiDocument(loadConfig({}, {}))));
+  return (shared ??= new Contract(openApiDocument(loadConfig({}, {}), loadProfiles())));
 }

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { measurePhoto } from '../../compliance/measures/index.ts';
 import { ApiError } from '../../errors.ts';
 import { FacePipeline } from '../face-pipeline.ts';
 import type { JobRequest, SerializedError, WorkerData, WorkerMessage } from './protocol.ts';
@@ -14,11 +15,12 @@ function serialize(error: unknown): SerializedError {
 
 try {
   const pipeline = await FacePipeline.create(modelsDir, config);
-  port.on('message', async ({ id, image, purpose }: JobRequest) => {
+  port.on('message', async (request: JobRequest) => {
     try {
-      post({ type: 'result', id, result: await pipeline.process(image, purpose) });
+      const result = request.kind === 'biometric' ? await pipeline.process(request.image, request.purpose) : measurePhoto(await pipeline.examine(request.image));
+      post({ type: 'result', id: request.id, result });
     } catch (error) {
-      post({ type: 'error', id, error: serialize(error) });
+      post({ type: 'error', id: request.id, error: serialize(error) });
     }
   });
   post({ type: 'ready', modelId: pipeline.modelId, health: pipeline.health(), stages: pipeline.stages() });

@@ -1,3 +1,4 @@
+import type { PhotoMeasurements } from '../../compliance/measures/index.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { PipelineConfig } from '../config.ts';
 import type { PipelineHealth } from '../face-pipeline.ts';
@@ -10,11 +11,12 @@ export interface WorkerData {
   config: PipelineConfig;
 }
 
-export interface JobRequest {
-  id: number;
-  image: Uint8Array;
-  purpose: PipelinePurpose;
-}
+/** `biometric`: the whole pipeline for enrol / search / verify; `photo-check`: geometry and photo measures only. */
+export type JobRequest =
+  | { id: number; kind: 'biometric'; image: Uint8Array; purpose: PipelinePurpose }
+  | { id: number; kind: 'photo-check'; image: Uint8Array };
+
+export type JobResult = PipelineResult | PhotoMeasurements;
 
 /** An ApiError flattened for postMessage; anything else crosses as `internal_error`. */
 export interface SerializedError {
@@ -26,5 +28,5 @@ export interface SerializedError {
 export type WorkerMessage =
   | { type: 'ready'; modelId: string; health: PipelineHealth; stages: Record<string, StageState> }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; result: PipelineResult }
+  | { type: 'result'; id: number; result: JobResult }
   | { type: 'error'; id: number; error: SerializedError };
