@@ -5,7 +5,7 @@
 // it sits: glibc's main heap, other anonymous memory, mapped files), threads, open descriptors and the
 // latency percentiles of the window; at the end every acknowledged enrol and delete is checked against
 // /api/v1/stats, before and after a restart of the server on the same data.
-//   npm run bench:soak [-- --minutes 30 --fraction 0.6 | --rate R] [--mix mixed|read|write] [--window 60]
+//   npm run bench:soak [-- --minutes 30 --fraction 0.5 | --rate R] [--mix mixed|read|write] [--window 60]
 //                      [--warm-up 5] [--peak-seconds 60] [--results soak] [--env NAME=VALUE ...]
 // `--mix read` holds the gallery fixed (verify and search only), `--mix write` only enrols and deletes:
 // the diagnosis runs that separate the pipeline from the gallery. `--env` adds to the server's
@@ -21,7 +21,7 @@ import { round, summarise, writeResults } from './fixtures.ts';
 const { values: args } = parseArgs({
   options: {
     minutes: { type: 'string', default: '30' },
-    fraction: { type: 'string', default: '0.6' },
+    fraction: { type: 'string', default: '0.5' },
     rate: { type: 'string' },
     mix: { type: 'string', default: 'mixed' },
     window: { type: 'string', default: '60' },
