@@ -10,7 +10,8 @@
 // `--mix read` holds the gallery fixed (verify and search only), `--mix write` only enrols and deletes:
 // the diagnosis runs that separate the pipeline from the gallery. `--env` adds to the server's
 // environment (e.g. `--env LD_PRELOAD=` runs it on glibc's allocator, to compare).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ChildServer, scratchDataDir, startChildServer } from '../test/helpers/child-server.ts';
 import { postJson, postMultipart } from '../test/helpers/test-server.ts';
@@ -312,6 +313,13 @@ try {
   const large = await largeImages(server.url, server.pid, Number(args['large-megapixels']), Number(args['large-rounds']));
   console.log('large images', JSON.stringify(large));
 
+  // What SQLite holds by now: its page caches (16 MiB per connection by default) fill as the files grow.
+  const dataFiles = Object.fromEntries(
+    readdirSync(scratch.dataDir)
+      .filter((name) => /\.sqlite(-wal)?$/.test(name))
+      .map((name) => [name, mebibytes(statSync(join(scratch.dataDir, name)).size)]),
+  );
+
   // Ledger, then a graceful restart on the same data and the ledger again.
   const expected = ledger.expected();
   const beforeRestart = await statsOf(server.url);
@@ -359,6 +367,7 @@ try {
     statuses,
     latency_ms: { p50: round(all.percentiles.p50, 1), p95: round(all.percentiles.p95, 1), p99: round(all.percentiles.p99, 1) },
     ...summary,
+    data_files_mib: dataFiles,
     large_images: large,
     goal_met: {
       rss_flat_within_5_pct: summary.rss_mib.max_deviation_pct <= 5,
