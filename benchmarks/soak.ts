@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
 const MINUTES = Number(args.minutes);
 const WINDOW_MS = Number(args.window) * 1000;
 const WARM_UP_MINUTES = Number(args['warm-up']);
+const RSS_EVERY_MS = 5000;
 const PARTITIONS = ['gate-a', 'gate-b', 'gate-c', 'gate-d'];
 /** Subjects enrolled per partition before the load starts, so searches and verifies have a gallery. */
 const SEEDED_PER_PARTITION = 25;
@@ -270,6 +271,10 @@ try {
   const started = performance.now();
   const end = started + MINUTES * 60_000;
   const windows: Array<Record<string, unknown>> = [];
+  // A single RSS reading swings by tens of MiB with the garbage collectors' timing (more so when other
+  // work takes the CPU), so the resident set is read every few seconds and each window reports its median.
+  const rssReadings: Array<{ at: number; mib: number }> = [];
+  const rssSampler = setInterval(() => rssReadings.push({ at: performance.now(), mib: processSample(server.pid).rss_mib }), RSS_EVERY_MS);
   let windowStart = started;
   let nextDue = started;
   let n = 0;
@@ -278,7 +283,12 @@ try {
     const ms = inWindow.map((o) => o.ms);
     const stats = ms.length ? summarise(ms, [50, 95, 99]) : undefined;
     const errors = inWindow.filter((o) => o.status !== 200).length;
-    const sample = { minute: round((now - started) / 60_000, 2), requests: inWindow.length, errors, ...processSample(server.pid), ...(await heapSample(server.url)) };
+    const readings = rssReadings.filter((r) => r.at >= windowStart && r.at < now).map((r) => r.mib);
+    const rssSpread = readings.length ? summarise(readings, [50]) : undefined;
+    const sample = {
+      rss_median_mib: rssSpread ? round(rssSpread.percentiles.p50, 1) : null,
+      rss_window_min_mib: rssSpread?.min ?? null,
+      rss_window_max_mib: rssSpread?.max ?? null, minute: round((now - started) / 60_000, 2), requests: inWindow.length, errors, ...processSample(server.pid), ...(await heapSample(server.url)) };
     const window = {
       ...sample,
       p50_ms: stats ? round(stats.percentiles.p50, 1) : null,
@@ -288,7 +298,7 @@ try {
     };
     windows.push(window);
     console.log(
-      `${window.minute.toFixed(1).padStart(5)} min  rss ${sample.rss_mib} MiB (heap ${sample.glibc_main_heap_mib}, ${sample.glibc_thread_arenas} arenas ${sample.glibc_thread_arenas_mib}, other anon ${sample.other_anonymous_mib}, file ${sample.file_mib})` +
+      `${window.minute.toFixed(1).padStart(5)} min  rss median ${sample.rss_median_mib} (${sample.rss_window_min_mib}–${sample.rss_window_max_mib}), now ${sample.rss_mib} MiB (heap ${sample.glibc_main_heap_mib}, ${sample.glibc_thread_arenas} arenas ${sample.glibc_thread_arenas_mib}, other anon ${sample.other_anonymous_mib}, file ${sample.file_mib})` +
         `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms`,
     );
     windowStart = now;
@@ -309,6 +319,7 @@ try {
   }
   await Promise.all(inFlight);
   await closeWindow(performance.now());
+  clearInterval(rssSampler);
 
   const large = await largeImages(server.url, server.pid, Number(args['large-megapixels']), Number(args['large-rounds']));
   console.log('large images', JSON.stringify(large));
@@ -331,8 +342,8 @@ try {
   const statuses: Record<string, number> = {};
   for (const o of outcomes) statuses[`${o.kind} ${o.status}`] = (statuses[`${o.kind} ${o.status}`] ?? 0) + 1;
   // Flatness is judged after warm-up, on the full windows (the last one may be short).
-  const settled = windows.filter((w) => (w.minute as number) > WARM_UP_MINUTES);
-  const rssAfterWarmUp = settled.map((w) => w.rss_mib as number);
+  const settled = windows.filter((w) => (w.minute as number) > WARM_UP_MINUTES && w.rss_median_mib !== null);
+  const rssAfterWarmUp = settled.map((w) => w.rss_median_mib as number);
   const reference = rssAfterWarmUp[0];
   // p99 drift: the requests of the first minutes after warm-up against those of the last minutes.
   const driftMinutes = Math.min(5, (MINUTES - WARM_UP_MINUTES) / 2);
@@ -348,7 +359,8 @@ try {
       min_after_warm_up: Math.min(...rssAfterWarmUp),
       max_after_warm_up: Math.max(...rssAfterWarmUp),
       max_deviation_pct: round((Math.max(...rssAfterWarmUp.map((r) => Math.abs(r - reference))) / reference) * 100, 1),
-      slope_mib_per_minute: round(slope(settled.map((w) => [w.minute as number, w.rss_mib as number])), 2),
+      slope_mib_per_minute: round(slope(settled.map((w) => [w.minute as number, w.rss_median_mib as number])), 2),
+      single_readings_after_warm_up: { min: Math.min(...settled.map((w) => w.rss_window_min_mib as number)), max: Math.max(...settled.map((w) => w.rss_window_max_mib as number)) },
     },
     p99_ms: {
       compared_minutes: driftMinutes,
