@@ -20,6 +20,8 @@ COPY config ./config
 COPY src ./src
 
 ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data NODE_ENV=production
+# jemalloc (installed by setup.mjs), as `npm start` runs it: on glibc's malloc the resident set grows under load
+ENV LD_PRELOAD=libjemalloc.so.2
 # The server runs as the image's unprivileged "node" user: it owns only the data volume.
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -50,13 +50,25 @@ function loads(moduleName) {
   }
 }
 
+function aptInstall(packages) {
+  const apt = (args) => (process.getuid?.() === 0 ? run('apt-get', args) : run('sudo', ['apt-get', ...args]));
+  log(`installing ${packages.join(' ')} with apt`);
+  apt(['update', '-qq']);
+  apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+}
+
 function ensureAptPackages() {
   if (existsSync(FAISS_STATIC_LIB) && existsSync(FAISS_HEADER) && existsSync('/usr/lib/x86_64-linux-gnu/libopenblas.so')) return;
-  const asRoot = process.getuid?.() === 0 ? [] : ['sudo'];
-  const apt = (args) => (asRoot.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
-  log(`installing ${APT_PACKAGES.join(' ')} with apt`);
-  apt(['update', '-qq']);
-  apt(['install', '-y', '-qq', '--no-install-recommends', ...APT_PACKAGES]);
+  aptInstall(APT_PACKAGES);
+}
+
+// `npm start` runs the server with LD_PRELOAD=libjemalloc.so.2: under glibc's malloc its resident set
+// grows for as long as traffic lasts (src/runtime/allocator.ts, benchmarks/soak.ts).
+const JEMALLOC = 'libjemalloc.so.2';
+
+function ensureJemalloc() {
+  if (execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).includes(JEMALLOC)) return;
+  aptInstall(['libjemalloc2']);
 }
 
 function ensureNodeModules() {
@@ -107,6 +119,7 @@ function ensureFaissNode() {
 function main() {
   const ready = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === fingerprint();
   ensureAptPackages();
+  ensureJemalloc();
   if (!ready) ensureNodeModules();
   ensureBetterSqlite();
   ensureFaissNode();

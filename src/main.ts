@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config/config.ts';
 import { createLogger } from './logger.ts';
+import { allocatorOf, JEMALLOC_PRELOAD } from './runtime/allocator.ts';
 import { startServer } from './server.ts';
 
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -16,6 +17,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  const allocator = allocatorOf();
+  if (allocator === 'jemalloc') logger.info({ allocator }, 'memory allocator');
+  else logger.warn({ allocator }, `memory allocator is not jemalloc: resident memory will grow under sustained load; start with LD_PRELOAD=${JEMALLOC_PRELOAD} (npm start does)`);
   let running;
   try {
     running = await startServer(config, logger);

@@ -55,6 +55,9 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ['matched_subject_id', 'TEXT'],
 ];
 
+/** SQLite page cache of the audit connection. */
+export const AUDIT_PAGE_CACHE_KIB = 2048;
+
 /** `<dataDir>/audit.sqlite`, apart from the gallery: exported and retained on its own schedule. */
 export class AuditLog {
   private readonly db: Database.Database;
@@ -66,6 +69,9 @@ export class AuditLog {
     this.db.pragma('journal_mode = WAL');
     // An operation that returned is on record even after a power loss.
     this.db.pragma('synchronous = FULL');
+    // Appends touch only the last pages. better-sqlite3's default page cache is 16 MiB per connection,
+    // which a busy server's log fills over hours with rows it never reads again (benchmarks/soak.ts).
+    this.db.pragma(`cache_size = -${AUDIT_PAGE_CACHE_KIB}`);
     this.db.exec(SCHEMA);
     const present = new Set(this.db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'audit_events\')').all().map((c) => c.name));
     for (const [name, type] of ADDED_COLUMNS) if (!present.has(name)) this.db.exec(`ALTER TABLE audit_events ADD COLUMN ${name} ${type}`);

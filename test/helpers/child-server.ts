@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
@@ -20,6 +20,8 @@ export interface ChildServerOptions {
   dataDir: string;
   /** written to a config file the server reads through CONFIG_FILE */
   config?: Record<string, unknown>;
+  /** added to the server's environment */
+  env?: Record<string, string>;
 }
 
 /** A scratch directory holding `data/` (the server's DATA_DIR) and nothing else of the project. */
@@ -30,13 +32,29 @@ export function scratchDataDir(): { dataDir: string; remove(): void } {
   return { dataDir, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
+/**
+ * The environment `npm start` gives the server: the NAME=value words in front of the command that
+ * package.json's start script runs last (the allocator preload), so tests and benchmarks run what
+ * production runs.
+ */
+export function startScriptEnv(): Record<string, string> {
+  const start = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const env: Record<string, string> = {};
+  for (const word of start.split('&&').at(-1)!.trim().split(/\s+/)) {
+    const assignment = /^([A-Za-z_]\w*)=(\S*)$/.exec(word);
+    if (!assignment) break;
+    env[assignment[1]] = assignment[2];
+  }
+  return env;
+}
+
 /** Starts the server on a free loopback port and resolves once its "listening" log line names the URL. */
-export async function startChildServer({ dataDir, config = {} }: ChildServerOptions): Promise<ChildServer> {
+export async function startChildServer({ dataDir, config = {}, env = {} }: ChildServerOptions): Promise<ChildServer> {
   const configFile = join(dataDir, '..', 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, CONFIG_FILE: configFile, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: { ...process.env, ...startScriptEnv(), CONFIG_FILE: configFile, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
