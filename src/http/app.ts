@@ -9,6 +9,7 @@ import { authentication, type RouteAccess } from '../security/auth.middleware.ts
 import type { AuthService } from '../security/auth.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
 import { biometricRouter } from './biometric.controller.ts';
+import { ID_CROPPER_PATHS, idCropperRouter, type DocumentCropping } from './id-cropper.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
 import { OPENAPI_PATH, openApiDocument, openApiRouter } from './openapi.ts';
@@ -23,6 +24,7 @@ export interface AppDependencies {
   auth: AuthService;
   audit: AuditLog;
   metrics: Metrics;
+  documents: DocumentCropping;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -32,18 +34,20 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/search': 'search',
     '/api/v1/verify': 'verify',
     '/api/v1/delete': 'delete',
+    ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, documents }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
   const biometric = biometricRouter(service, metadataSchemas(config.matching), config.limits);
   const routers = [
     biometric,
+    idCropperRouter(documents, config.documents.maxJsonBytes),
     utilityRouter(gallery, health),
     openApiRouter(openApiDocument(config)),
     metrics.router(),

@@ -8,7 +8,7 @@ import { formatScore, toXml, type XmlObject } from './xml.ts';
 
 const MULTIPART_PARTS = new Set(['image', 'metadata']);
 
-function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {
+export function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {
   return async (ctx, next) => {
     if (!ctx.is(type)) {
       throw new ApiError('unsupported_media_type', `Content-Type must be ${type} (${hint}); got ${ctx.get('Content-Type') || 'none'}`);
