@@ -8,8 +8,17 @@ export const SEARCH_LONG_SIDE = 720;
 /** Canny high thresholds, strong to faint: faint ones find a white card on a white desk. */
 const CANNY_HIGH = [160, 80, 36, 16];
 
-/** the Canny threshold whose edges feed the line search */
-const HOUGH_CANNY_HIGH = 80;
+/** weight of an unseen pixel of outline against a seen one */
+const UNSEEN_PENALTY = 1.5;
+
+/** candidates refined and scored again */
+const REFINED_CANDIDATES = 30;
+
+/** the Canny threshold whose full-scale edges feed the line search too (thin documents, fine lines) */
+const FULL_SCALE_HOUGH_CANNY_HIGH = 80;
+
+/** the Canny thresholds whose half-scale edges feed the line search */
+const HOUGH_CANNY_HIGH = [60, 24];
 
 /** longest line segments paired into quads */
 const MAX_SEGMENTS = 30;
@@ -26,6 +35,9 @@ const SUPPORT_REACH = 2;
 /** Sobel magnitude (blurred grey) that counts as an edge: a step of about six grey levels */
 const MIN_EDGE_GRADIENT = 12;
 
+/** samples (2 pixels apart) an edge must run unbroken along a side to count */
+const MIN_RUN = 5;
+
 /** |cos| between the gradient and the side's normal: within about 25° */
 const ALIGNMENT = 0.9;
 
@@ -35,7 +47,7 @@ const REFINE_REACH = 5;
 export interface FoundQuad {
   /** search-scale pixels */
   quad: Quad;
-  /** the weakest side's edge support, 0–1 */
+  /** mean share of its sides seen as edges, 0–1 */
   support: number;
 }
 
@@ -45,11 +57,14 @@ export type SearchOutcome =
   | { kind: 'none' };
 
 /**
- * Finds the document in a photo already shrunk to SEARCH_LONG_SIDE: edges (Canny at several
- * thresholds) → contours → convex hull → polygon → quadrilateral (four longest sides, so a corner
- * hidden by a finger or rounded is rebuilt from the lines of its sides) → each side refitted to the
- * strongest gradient along it. The largest quad whose four sides are all seen wins; a large quad
- * with one unseen side along the border of the photo means the document is cut by the frame.
+ * Finds the document in a photo already shrunk to SEARCH_LONG_SIDE. Candidate quadrilaterals come from
+ * two sources: contours of Canny edges at several thresholds (convex hull → polygon → the lines of its
+ * four longest sides, so a corner hidden by a finger or rounded is rebuilt), and pairs of roughly
+ * parallel straight segments (Hough), which survive backgrounds whose edges run into the document's.
+ * Each candidate is scored by how much of its outline is seen as an edge across it (outlineScore); the
+ * best few are refitted to the strongest gradient along each side and scored again. A candidate with
+ * one unseen side along the border of the photo, scoring better than any whole one, means the
+ * document is cut by the frame.
  */
 export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
   const mats: Array<{ delete(): void }> = [];
@@ -69,46 +84,76 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
 
     let best: FoundQuad | undefined;
     let bestScore = 0;
-    let cut: Quad | undefined;
+    let cut: { quad: Quad; score: number } | undefined;
     const candidates: Quad[] = [];
+    // Lines are looked for at half the search scale, where print has blurred into blobs and no longer
+    // makes long straight segments, while the document's sides still do.
+    const half = keep(new cv.Mat());
+    cv.pyrDown(smooth, half);
+    for (const high of HOUGH_CANNY_HIGH) {
+      cv.Canny(half, edges, high / 2, high);
+      for (const quad of lineQuads(cv, edges, half.cols, half.rows)) candidates.push(quad.map(([x, y]) => [x * 2 + 0.5, y * 2 + 0.5]) as Quad);
+    }
     for (const high of CANNY_HIGH) {
       cv.Canny(smooth, edges, high / 2, high);
-      if (high === HOUGH_CANNY_HIGH) candidates.push(...lineQuads(cv, edges, image));
+      if (high === FULL_SCALE_HOUGH_CANNY_HIGH) candidates.push(...lineQuads(cv, edges, image.width, image.height));
       cv.dilate(edges, dilated, kernel);
       for (const polygon of hullPolygons(cv, dilated, imageArea * MIN_AREA_SHARE)) {
         const rough = quadFromPolygon(polygon);
         if (rough) candidates.push(rough);
       }
     }
-    {
-      for (const rough of candidates) {
-        if (!plausible(rough, imageArea)) continue;
-        const supports = rough.map((p, i) => sideSupport(gradient, p, rough[(i + 1) % 4]));
-        const unseen = supports.filter((s) => s < MIN_SIDE_SUPPORT).length;
-        if (unseen === 1) {
-          const side = supports.findIndex((s) => s < MIN_SIDE_SUPPORT);
-          if (onBorder(rough[side], rough[(side + 1) % 4], image) && (!cut || area(rough) > area(cut))) cut = rough;
-          continue;
-        }
-        if (unseen > 0) continue;
-        const quad = refineQuad(gradient, rough) ?? rough;
-        if (!plausible(quad, imageArea)) continue;
-        const refined = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
-        const support = refined.reduce((sum, v) => sum + v, 0) / 4;
-        // large and well outlined: a background rectangle made partly of the document's sides is larger but outlined worse
-        const score = area(quad) * support ** 3;
-        if (score > bestScore) {
-          best = { quad, support };
-          bestScore = score;
-        }
+    // Score every candidate by its rough outline; refine only the best few (refining is the costly part).
+    const scored: Array<{ quad: Quad; score: number }> = [];
+    for (const rough of candidates) {
+      if (!plausible(rough, imageArea)) continue;
+      const supports = rough.map((p, i) => sideSupport(gradient, p, rough[(i + 1) % 4]));
+      const unseen = supports.filter((v) => v < MIN_SIDE_SUPPORT).length;
+      if (unseen === 1) {
+        const side = supports.findIndex((v) => v < MIN_SIDE_SUPPORT);
+        // scored on the three sides in the photo only
+        const score = outlineScore(rough, supports.map((v, i) => (i === side ? 1 : v))) - sideLength(rough, side);
+        if (onBorder(rough[side], rough[(side + 1) % 4], image) && (!cut || score > cut.score)) cut = { quad: rough, score };
+        continue;
+      }
+      if (unseen === 0) scored.push({ quad: rough, score: outlineScore(rough, supports) });
+    }
+    scored.sort((x, y) => y.score - x.score);
+    for (const { quad: rough } of scored.slice(0, REFINED_CANDIDATES)) {
+      const quad = refineQuad(gradient, rough) ?? rough;
+      if (!plausible(quad, imageArea)) continue;
+      const supports = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
+      if (supports.some((v) => v < MIN_SIDE_SUPPORT)) continue;
+      const score = outlineScore(quad, supports);
+      if (score > bestScore) {
+        best = { quad, support: supports.reduce((sum, v) => sum + v, 0) / 4 };
+        bestScore = score;
       }
     }
-    if (best && (!cut || area(best.quad) >= area(cut) * 0.5)) return { kind: 'found', quad: best.quad, confidence: best.support };
-    if (cut) return { kind: 'cut', quad: cut };
+    if (best && (!cut || bestScore >= cut.score)) return { kind: 'found', quad: best.quad, confidence: best.support };
+    if (cut) return { kind: 'cut', quad: cut.quad };
     return { kind: 'none' };
   } finally {
     for (const mat of mats) mat.delete();
   }
+}
+
+/**
+ * Outline length seen as edges, less UNSEEN_PENALTY × the length not seen: the document's outline is
+ * the longest well-seen one; a background rectangle made partly of the document's sides is longer but
+ * largely unseen, and the photo printed on a document is seen as well but shorter.
+ */
+function outlineScore(quad: Quad, supports: number[]): number {
+  let score = 0;
+  for (let i = 0; i < 4; i++) {
+    const length = sideLength(quad, i);
+    score += length * supports[i] - UNSEEN_PENALTY * length * (1 - supports[i]);
+  }
+  return score;
+}
+
+function sideLength(quad: Quad, i: number): number {
+  return Math.hypot(quad[(i + 1) % 4][0] - quad[i][0], quad[(i + 1) % 4][1] - quad[i][1]);
 }
 
 type Keep = <T extends { delete(): void }>(mat: T) => T;
@@ -169,13 +214,13 @@ function hullPolygons(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, minArea: n
  * lines cross at four corners. Survives what defeats contours: a background whose edges run into the
  * document's, and a finger over a corner (the sides' lines still meet behind it).
  */
-function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, image: RgbImage): Quad[] {
+function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number, height: number): Quad[] {
   const found = new cv.Mat();
-  const minSide = Math.min(image.width, image.height);
+  const minSide = Math.min(width, height);
   type Segment = { a: Vec; b: Vec; angle: number; length: number };
   let segments: Segment[] = [];
   try {
-    cv.HoughLinesP(edges, found, 1, Math.PI / 180, 40, minSide * 0.08, 6);
+    cv.HoughLinesP(edges, found, 1, Math.PI / 180, 30, minSide * 0.1, 4);
     for (let i = 0; i < found.rows; i++) {
       const [x1, y1, x2, y2] = found.data32S.subarray(4 * i, 4 * i + 4);
       segments.push({ a: [x1, y1], b: [x2, y2], angle: Math.atan2(y2 - y1, x2 - x1), length: Math.hypot(x2 - x1, y2 - y1) });
@@ -224,15 +269,11 @@ export function quadFromPolygon(polygon: readonly Vec[]): Quad | undefined {
   return orderQuad(corners);
 }
 
-function area(quad: Quad): number {
-  return Math.abs(signedArea(quad));
-}
-
 /** Convex, corners roughly square (perspective allowed), sides not absurdly uneven, mostly inside the photo. */
 function plausible(quad: Quad, imageArea: number): boolean {
   const a = signedArea(quad);
   if (a < imageArea * MIN_AREA_SHARE || a > imageArea * 1.2) return false;
-  if (!cornerAngles(quad).every((angle) => angle > 45 && angle < 135)) return false;
+  if (!cornerAngles(quad).every((angle) => angle > 35 && angle < 145)) return false;
   for (let i = 0; i < 4; i++) {
     const [ax, ay] = quad[i];
     const [bx, by] = quad[(i + 1) % 4];
@@ -243,7 +284,7 @@ function plausible(quad: Quad, imageArea: number): boolean {
   const long = Math.max(sides[0], sides[2]) / Math.min(sides[0], sides[2]);
   const tall = Math.max(sides[1], sides[3]) / Math.min(sides[1], sides[3]);
   const shape = (sides[0] + sides[2]) / (sides[1] + sides[3]);
-  return long < 2 && tall < 2 && shape > 1 / 4 && shape < 4;
+  return long < 2.5 && tall < 2.5 && shape > 1 / 4 && shape < 4;
 }
 
 /**
@@ -257,19 +298,24 @@ function sideSupport(gradient: Gradient, a: Vec, b: Vec): number {
   const ny = (b[0] - a[0]) / length;
   const steps = Math.max(8, Math.round(length / 2));
   let hits = 0;
+  let run = 0;
   for (let k = 1; k < steps; k++) {
     const x = a[0] + ((b[0] - a[0]) * k) / steps;
     const y = a[1] + ((b[1] - a[1]) * k) / steps;
-    for (let o = -SUPPORT_REACH; o <= SUPPORT_REACH; o++) {
+    let hit = false;
+    for (let o = -SUPPORT_REACH; o <= SUPPORT_REACH && !hit; o++) {
       const px = Math.round(x + nx * o);
       const py = Math.round(y + ny * o);
       if (px < 0 || py < 0 || px >= gradient.width || py >= gradient.height) continue;
       const i = py * gradient.width + px;
       const magnitude = gradient.data[i];
-      if (magnitude >= MIN_EDGE_GRADIENT && Math.abs(gradient.dx[i] * nx + gradient.dy[i] * ny) >= ALIGNMENT * magnitude) {
-        hits++;
-        break;
-      }
+      hit = magnitude >= MIN_EDGE_GRADIENT && Math.abs(gradient.dx[i] * nx + gradient.dy[i] * ny) >= ALIGNMENT * magnitude;
+    }
+    if (hit) run++;
+    if (!hit || k === steps - 1) {
+      // only unbroken stretches count: texture lines up with a side in short bits, an edge along all of it
+      if (run >= MIN_RUN) hits += run;
+      run = 0;
     }
   }
   return hits / (steps - 1);
