@@ -33,6 +33,8 @@ interface Outcome {
   hasPortrait: boolean;
   portrait?: boolean;
   wouldRefuse?: string;
+  sharpness?: number;
+  glareShare?: number;
   ms: number;
 }
 
@@ -55,6 +57,8 @@ for (const condition of SCENE_CONDITIONS) {
           hasPortrait: card.hasPortrait,
           portrait: result.portrait !== undefined,
           wouldRefuse,
+          sharpness: result.measures.sharpness,
+          glareShare: result.measures.glareShare,
           ms,
         });
       } catch (error) {
@@ -79,6 +83,9 @@ function report(group: Outcome[]) {
     jaccard_min: round(jaccard.min),
     refused: Object.fromEntries([...new Set(group.flatMap((o) => (o.refused ? [o.refused] : [])))].map((code) => [code, group.filter((o) => o.refused === code).length])),
     would_refuse_with_configured_checks: Object.fromEntries([...new Set(group.flatMap((o) => (o.wouldRefuse ? [o.wouldRefuse] : [])))].map((code) => [code, group.filter((o) => o.wouldRefuse === code).length])),
+    sharpness_min: round(Math.min(...cropped.map((o) => o.sharpness!)), 1),
+    sharpness_p5: round(summarise(cropped.map((o) => o.sharpness!), [5]).percentiles.p5, 1),
+    glare_share_max: round(Math.max(...cropped.map((o) => o.glareShare!)), 4),
     upright_correct: round(cropped.filter((o) => o.uprightCorrect).length / Math.max(1, cropped.length), 3),
     portrait_recall: round(withPortrait.filter((o) => o.portrait).length / Math.max(1, withPortrait.length), 3),
     portrait_on_documents_without_one: round(withoutPortrait.filter((o) => o.portrait).length / Math.max(1, withoutPortrait.length), 3),

@@ -29,8 +29,11 @@ const MIN_AREA_SHARE = 0.06;
 /** share of a side's length that must lie on an edge; below, the side is not seen (a finger, or the frame) */
 const MIN_SIDE_SUPPORT = 0.45;
 
-/** pixels either side of a candidate side where its edge may lie */
+/** pixels either side of a refined side where its edge may lie */
 const SUPPORT_REACH = 2;
+
+/** the same before refining: a quad from contours or segments is a few pixels off */
+const ROUGH_SUPPORT_REACH = 6;
 
 /** Sobel magnitude (blurred grey) that counts as an edge: a step of about six grey levels */
 const MIN_EDGE_GRADIENT = 12;
@@ -107,7 +110,7 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
     const scored: Array<{ quad: Quad; score: number }> = [];
     for (const rough of candidates) {
       if (!plausible(rough, imageArea)) continue;
-      const supports = rough.map((p, i) => sideSupport(gradient, p, rough[(i + 1) % 4]));
+      const supports = rough.map((p, i) => sideSupport(gradient, p, rough[(i + 1) % 4], ROUGH_SUPPORT_REACH));
       const unseen = supports.filter((v) => v < MIN_SIDE_SUPPORT).length;
       if (unseen === 1) {
         const side = supports.findIndex((v) => v < MIN_SIDE_SUPPORT);
@@ -292,7 +295,7 @@ function plausible(quad: Quad, imageArea: number): boolean {
  * there is a gradient at least MIN_EDGE_GRADIENT strong pointing (either way) along that normal. The
  * direction test is what keeps grass, text and brickwork from supporting a side that is not there.
  */
-function sideSupport(gradient: Gradient, a: Vec, b: Vec): number {
+function sideSupport(gradient: Gradient, a: Vec, b: Vec, reach = SUPPORT_REACH): number {
   const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
   const nx = -(b[1] - a[1]) / length;
   const ny = (b[0] - a[0]) / length;
@@ -303,7 +306,7 @@ function sideSupport(gradient: Gradient, a: Vec, b: Vec): number {
     const x = a[0] + ((b[0] - a[0]) * k) / steps;
     const y = a[1] + ((b[1] - a[1]) * k) / steps;
     let hit = false;
-    for (let o = -SUPPORT_REACH; o <= SUPPORT_REACH && !hit; o++) {
+    for (let o = -reach; o <= reach && !hit; o++) {
       const px = Math.round(x + nx * o);
       const py = Math.round(y + ny * o);
       if (px < 0 || py < 0 || px >= gradient.width || py >= gradient.height) continue;
