@@ -29,17 +29,26 @@ const MIN_AREA_SHARE = 0.06;
 /** share of a side's length that must lie on an edge; below, the side is not seen (a finger, or the frame) */
 const MIN_SIDE_SUPPORT = 0.45;
 
+/** a side this well seen is certainly an edge */
+const STRONG_SIDE_SUPPORT = 0.85;
+
+/** the least a side may be seen when the other three are seen strongly */
+const FAINT_SIDE_SUPPORT = 0.3;
+
 /** pixels either side of a refined side where its edge may lie */
 const SUPPORT_REACH = 2;
 
 /** the same before refining: a quad from contours or segments is a few pixels off */
 const ROUGH_SUPPORT_REACH = 6;
 
+/** pixels between the points checked along a side before refining (a first, cheaper look) */
+const ROUGH_SAMPLE_STEP = 4;
+
 /** Sobel magnitude (blurred grey) that counts as an edge: a step of about six grey levels */
 const MIN_EDGE_GRADIENT = 12;
 
-/** samples (2 pixels apart) an edge must run unbroken along a side to count */
-const MIN_RUN = 5;
+/** pixels an edge must run unbroken along a side to count */
+const MIN_RUN_PIXELS = 10;
 
 /** |cos| between the gradient and the side's normal: within about 25° */
 const ALIGNMENT = 0.9;
@@ -108,37 +117,60 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
     }
     // Score every candidate by its rough outline; refine only the best few (refining is the costly part).
     const scored: Array<{ quad: Quad; score: number }> = [];
+    const seen = new Set<string>();
     for (const rough of candidates) {
-      if (!plausible(rough, imageArea)) continue;
-      const supports = rough.map((p, i) => sideSupport(gradient, p, rough[(i + 1) % 4], ROUGH_SUPPORT_REACH));
-      const unseen = supports.filter((v) => v < MIN_SIDE_SUPPORT).length;
+      // contours at several thresholds and overlapping segments give the same quad many times
+      const key = rough.map(([x, y]) => `${Math.round(x / 3)},${Math.round(y / 3)}`).join(' ');
+      if (seen.has(key) || !plausible(rough, imageArea)) continue;
+      seen.add(key);
+      const supports: number[] = [];
+      let unseen = 0;
+      for (let i = 0; i < 4 && unseen < 2; i++) {
+        supports.push(sideSupport(gradient, rough[i], rough[(i + 1) % 4], ROUGH_SUPPORT_REACH, ROUGH_SAMPLE_STEP));
+        if (supports[i] < MIN_SIDE_SUPPORT) unseen++;
+      }
+      if (unseen > 1) continue;
       if (unseen === 1) {
         const side = supports.findIndex((v) => v < MIN_SIDE_SUPPORT);
-        // scored on the three sides in the photo only
-        const score = outlineScore(rough, supports.map((v, i) => (i === side ? 1 : v))) - sideLength(rough, side);
-        if (onBorder(rough[side], rough[(side + 1) % 4], image) && (!cut || score > cut.score)) cut = { quad: rough, score };
-        continue;
+        const othersStrong = supports.every((v, i) => i === side || v >= STRONG_SIDE_SUPPORT);
+        if (onBorder(rough[side], rough[(side + 1) % 4], image)) {
+          // scored on the three sides in the photo only
+          const score = outlineScore(rough, supports.map((v, i) => (i === side ? 1 : v))) - sideLength(rough, side);
+          if (othersStrong && (!cut || score > cut.score)) cut = { quad: rough, score };
+          continue;
+        }
+        if (!acceptable(supports)) continue;
       }
-      if (unseen === 0) scored.push({ quad: rough, score: outlineScore(rough, supports) });
+      scored.push({ quad: rough, score: outlineScore(rough, supports) });
     }
     scored.sort((x, y) => y.score - x.score);
     for (const { quad: rough } of scored.slice(0, REFINED_CANDIDATES)) {
       const quad = refineQuad(gradient, rough) ?? rough;
       if (!plausible(quad, imageArea)) continue;
       const supports = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
-      if (supports.some((v) => v < MIN_SIDE_SUPPORT)) continue;
+      if (!acceptable(supports)) continue;
       const score = outlineScore(quad, supports);
       if (score > bestScore) {
         best = { quad, support: supports.reduce((sum, v) => sum + v, 0) / 4 };
         bestScore = score;
       }
     }
-    if (best && (!cut || bestScore >= cut.score)) return { kind: 'found', quad: best.quad, confidence: best.support };
+    if (best) return { kind: 'found', quad: best.quad, confidence: best.support };
     if (cut) return { kind: 'cut', quad: cut.quad };
     return { kind: 'none' };
   } finally {
     for (const mat of mats) mat.delete();
   }
+}
+
+/**
+ * Every side seen; or three seen clearly and the fourth faintly (a white card's edge on a white desk,
+ * a finger along a side).
+ */
+function acceptable(supports: number[]): boolean {
+  if (supports.every((v) => v >= MIN_SIDE_SUPPORT)) return true;
+  const weakest = Math.min(...supports);
+  return weakest >= FAINT_SIDE_SUPPORT && supports.filter((v) => v >= STRONG_SIDE_SUPPORT).length >= 3;
 }
 
 /**
@@ -295,11 +327,12 @@ function plausible(quad: Quad, imageArea: number): boolean {
  * there is a gradient at least MIN_EDGE_GRADIENT strong pointing (either way) along that normal. The
  * direction test is what keeps grass, text and brickwork from supporting a side that is not there.
  */
-function sideSupport(gradient: Gradient, a: Vec, b: Vec, reach = SUPPORT_REACH): number {
+function sideSupport(gradient: Gradient, a: Vec, b: Vec, reach = SUPPORT_REACH, step = 2): number {
   const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
   const nx = -(b[1] - a[1]) / length;
   const ny = (b[0] - a[0]) / length;
-  const steps = Math.max(8, Math.round(length / 2));
+  const steps = Math.max(8, Math.round(length / step));
+  const minRun = Math.ceil(MIN_RUN_PIXELS / step);
   let hits = 0;
   let run = 0;
   for (let k = 1; k < steps; k++) {
@@ -317,7 +350,7 @@ function sideSupport(gradient: Gradient, a: Vec, b: Vec, reach = SUPPORT_REACH):
     if (hit) run++;
     if (!hit || k === steps - 1) {
       // only unbroken stretches count: texture lines up with a side in short bits, an edge along all of it
-      if (run >= MIN_RUN) hits += run;
+      if (run >= minRun) hits += run;
       run = 0;
     }
   }

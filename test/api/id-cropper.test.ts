@@ -112,6 +112,19 @@ describe('POST /api/v1/id_cropper/register', () => {
     expect(body.error_code).toBe('document_blurred');
   });
 
+  it('422 document_glare when a reflection hides a large part of the document', async () => {
+    const [cx, cy] = passport.corners.reduce((c, p) => [c[0] + p[0] / 4, c[1] + p[1] / 4], [0, 0]);
+    const r = Math.hypot(passport.corners[1][0] - passport.corners[0][0], passport.corners[1][1] - passport.corners[0][1]) * 0.3;
+    const spot = Buffer.from(`<svg width="${passport.width}" height="${passport.height}"><circle cx="${cx}" cy="${cy}" r="${r}" fill="#fff"/></svg>`);
+    const glared = await sharp(passport.image).composite([{ input: spot }]).jpeg().toBuffer();
+    await expectRefusal(await crop({ img: glared.toString('base64') }), 422, 'document_glare');
+  });
+
+  it('422 document_too_small for a document a few hundred pixels across', async () => {
+    const tiny = await synthesizeScene(card('pass-hrv'), 'plain_desk', 7, { width: 640, height: 480, scale: [0.35, 0.4] });
+    await expectRefusal(await crop({ img: tiny.image.toString('base64') }), 422, 'document_too_small');
+  });
+
   it('400 for a missing or mistyped field, an unknown field or a body that is not JSON', async () => {
     await expectRefusal(await crop({ lang: 'en' }), 400, 'bad_request');
     await expectRefusal(await crop({ img: 42 }), 400, 'bad_request');
