@@ -41,6 +41,9 @@ const WHOLE_FRAME_TOLERANCE = 0.03;
 /** detector confidence a face on a document needs to count as its portrait (printed guilloches fool it at less) */
 const PORTRAIT_MIN_SCORE = 0.8;
 
+/** a face this certain decides orientation alone, without a look at the document the other way up */
+const CLEAR_FACE_SCORE = 0.97;
+
 /** The printed portrait's crop around the detected face box: head and shoulders, as on the document. */
 const PORTRAIT_MARGIN = { side: 0.35, top: 0.45, bottom: 0.35 };
 
@@ -152,6 +155,11 @@ export class DocumentCropper {
     for (const rotation of [0, 180] as const) {
       const view = rotation === 0 ? small : await rotate(small, rotation);
       views.push({ rotation, faces: (await this.faces.detect(new Picture(view))).filter((f) => f.score >= PORTRAIT_MIN_SCORE) });
+      // a clear face settles it: the other way up only matters when the face is doubtful or missing
+      if ((views[0].faces[0]?.score ?? 0) >= CLEAR_FACE_SCORE) {
+        views.push({ rotation: 180, faces: [] });
+        break;
+      }
     }
     const votes: Record<0 | 180, number> = { 0: 0, 180: 0 };
     for (const { rotation, faces } of views) {

@@ -222,6 +222,12 @@ function hullPolygons(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, minArea: n
     cv.findContours(edges, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
     for (let i = 0; i < contours.size(); i++) {
       const contour = contours.get(i);
+      // most contours are print: the bounding box rules them out before any hull is built
+      const box = cv.boundingRect(contour);
+      if (box.width * box.height < minArea) {
+        contour.delete();
+        continue;
+      }
       const hull = new cv.Mat();
       const approx = new cv.Mat();
       try {
