@@ -53,10 +53,6 @@ export class CropperPool {
     return pool;
   }
 
-  healthy(): boolean {
-    return this.slots.size > 0;
-  }
-
   /** The 503 crop() would give now; asked before a large body is read. */
   assertCanAccept(): void {
     if (this.closed) throw new ApiError('service_unavailable', 'the server is shutting down');
