@@ -22,7 +22,7 @@ export interface CroppedDocument {
   corners: Quad;
   confidence: number;
   documentType: DocumentType;
-  /** clockwise turn, degrees, that made the document upright */
+  /** the clockwise quarter turn, degrees, that makes the document as it lay in the photo upright */
   rotation: Rotation;
   /** JPEG of the face printed on the document, when there is one */
   portrait?: Buffer;
@@ -92,17 +92,17 @@ export class DocumentCropper {
       throw new ApiError('document_too_small', `the document is ${Math.round(Math.max(sides.width, sides.height))} pixels long in the photo; at least ${this.options.minDocumentPixels} are needed: move closer`);
     }
     const straight = this.warp(photo, quad);
-    const { rotation, faces } = await this.orientation(straight.image);
-    const upright = rotation === 0 ? straight.image : await rotate(straight.image, rotation);
+    const { rotation: turn, faces } = await this.orientation(straight.image);
+    const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
-    const corners = rotateQuad(straight.quad, (4 - rotation / 90) % 4);
+    const corners = rotateQuad(straight.quad, (4 - turn / 90) % 4);
     return {
       image: await jpeg(upright),
       corners,
       confidence: round(confidence),
       documentType: straight.type,
-      rotation,
+      rotation: uprightTurn(corners),
       measures,
       ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])) } : {}),
     };
@@ -191,6 +191,15 @@ function textOrientation(image: RgbImage): Rotation {
     return sum;
   };
   return energy(image.height - band) >= energy(0) ? 0 : 180;
+}
+
+/**
+ * How the document lay in the photo, as the clockwise quarter turn that makes it upright: read from the
+ * direction of its top edge (image y points down, so a positive angle is a clockwise lie).
+ */
+function uprightTurn(corners: Quad): Rotation {
+  const degrees = (Math.atan2(corners[1][1] - corners[0][1], corners[1][0] - corners[0][0]) * 180) / Math.PI;
+  return ((((360 - Math.round(degrees / 90) * 90) % 360) + 360) % 360) as Rotation;
 }
 
 async function decodePhoto(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {

@@ -253,7 +253,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>) {
                 },
                 confidence: score('how completely the four sides were seen as edges; 0.5 when the document is taken to fill the whole photo'),
                 document_type: { enum: ['ID-1', 'ID-2', 'ID-3', 'unknown'], description: 'ISO/IEC 7810 size from the shape; ID-2 and ID-3 share one shape and are reported as ID-3' },
-                rotation: { enum: [0, 90, 180, 270], description: 'degrees (clockwise) the document was turned to be upright' },
+                rotation: { enum: [0, 90, 180, 270], description: 'the clockwise quarter turn (degrees) that makes the document, as it lay in the photo, upright' },
                 portrait: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/jpeg', description: 'the face printed on the document; absent when none is found' },
               },
             },

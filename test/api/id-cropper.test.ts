@@ -75,6 +75,8 @@ describe('POST /api/v1/id_cropper/register', () => {
     expect(smartDocJaccard(scene.corners, body.data.corners, 1000, 700)).toBeGreaterThan(0.95);
     expect(Math.hypot(body.data.corners[0][0] - scene.corners[0][0], body.data.corners[0][1] - scene.corners[0][1])).toBeLessThan(15);
     expect(body.data.portrait).toEqual(expect.any(String));
+    const lay = (Math.atan2(scene.corners[1][1] - scene.corners[0][1], scene.corners[1][0] - scene.corners[0][0]) * 180) / Math.PI;
+    expect(body.data.rotation).toBe((((360 - Math.round(lay / 90) * 90) % 360) + 360) % 360);
   });
 
   it('reads the photo as displayed: corners are found in the EXIF-rotated frame', async () => {
