@@ -122,6 +122,13 @@ describe('POST /api/v1/id_cropper/register', () => {
     await expectRefusal(await crop({ img: glared.toString('base64') }), 422, 'document_glare');
   });
 
+  it('422 document_cut when the photo ends a quarter of the way into the document', async () => {
+    const xs = passport.corners.map((p) => p[0]);
+    const width = Math.round((Math.min(...xs) + Math.max(...xs)) / 2 + (Math.max(...xs) - Math.min(...xs)) * 0.25);
+    const cut = await sharp(passport.image).extract({ left: 0, top: 0, width, height: passport.height }).jpeg().toBuffer();
+    await expectRefusal(await crop({ img: cut.toString('base64') }), 422, 'document_cut');
+  });
+
   it('422 document_too_small for a document a few hundred pixels across', async () => {
     const tiny = await synthesizeScene(card('pass-hrv'), 'plain_desk', 7, { width: 640, height: 480, scale: [0.35, 0.4] });
     await expectRefusal(await crop({ img: tiny.image.toString('base64') }), 422, 'document_too_small');
