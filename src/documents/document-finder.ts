@@ -155,7 +155,7 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
         bestScore = score;
       }
     }
-    if (best) return { kind: 'found', quad: best.quad, confidence: best.support };
+    if (best && (!cut || bestScore >= cut.score)) return { kind: 'found', quad: best.quad, confidence: best.support };
     if (cut) return { kind: 'cut', quad: cut.quad };
     return { kind: 'none' };
   } finally {
