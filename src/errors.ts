@@ -20,6 +20,12 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   quality_too_low: 422,
   multiple_faces: 422,
+  // ID-document cropper: each reason a photo yields no usable document has its own code
+  document_not_found: 422,
+  document_cut: 422,
+  document_too_small: 422,
+  document_blurred: 422,
+  document_glare: 422,
   presentation_attack_detected: 451,
   service_unavailable: 503,
   request_timeout: 503,

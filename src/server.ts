@@ -8,6 +8,7 @@ import { openGallery, type Gallery } from './gallery/index.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
+import { CropperPool } from './documents/cropper-pool.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
 import { ComplianceService } from './compliance/compliance.service.ts';
 import { loadProfiles } from './compliance/profiles.ts';
@@ -45,23 +46,28 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   // The workers load their models in their own threads while this one opens the gallery (seconds
   // each with a large gallery), so a restart waits for the slower of the two rather than both.
   const poolStarting = PipelinePool.start({ modelsDir: config.modelsDir, config: config.pipeline, logger });
+  const croppersStarting = CropperPool.start({ modelsDir: config.modelsDir, pipeline: config.pipeline, documents: config.documents, logger });
+  const stopPools = () => Promise.all([poolStarting.then((started) => started.close(), () => undefined), croppersStarting.then((started) => started.close(), () => undefined)]);
   let gallery: Gallery;
   try {
     gallery = openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
   } catch (error) {
-    await poolStarting.then((started) => started.close(), () => undefined);
+    await stopPools();
     throw error;
   }
   let pool: PipelinePool | undefined;
+  let croppers: CropperPool | undefined;
   try {
     assertSameRecognitionModel(gallery, manifest.modelId);
     pool = await poolStarting;
+    croppers = await croppersStarting;
   } catch (error) {
     gallery.close();
-    await poolStarting.then((started) => started.close(), () => undefined);
+    await stopPools();
     throw error;
   }
   const faces = pool;
+  const documents = croppers;
   const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
   const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
   const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
@@ -78,6 +84,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     audit,
     metrics,
     compliance: { service: compliance, profiles },
+    documents,
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),
@@ -105,7 +112,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       gallery.close();
       keys.close();
       audit.close();
-      await faces.close();
+      await Promise.all([faces.close(), documents.close()]);
       lock.release();
     })());
   return { url, server, close };

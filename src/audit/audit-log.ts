@@ -42,7 +42,7 @@ export interface AuditEvent {
   quality: number | null;
   /** the threshold the decision was made with, after the partition's minimum (search, verify, duplicate check) */
   threshold: number | null;
-  /** enrolled, duplicate_reported, hit, no_hit, match, no_match, deleted, compliant, non_compliant; null when refused (see code) */
+  /** enrolled, duplicate_reported, hit, no_hit, match, no_match, deleted, compliant, non_compliant, cropped; null when refused (see code) */
   decision: string | null;
   /** the existing subject an enrolment matched in the duplicate-identity check */
   matched_subject_id: string | null;

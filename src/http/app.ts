@@ -12,6 +12,7 @@ import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.con
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
 import { biometricRouter } from './biometric.controller.ts';
+import { ID_CROPPER_PATHS, idCropperRouter, type DocumentCropping } from './id-cropper.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
 import { OPENAPI_PATH, openApiDocument, openApiRouter } from './openapi.ts';
@@ -27,6 +28,7 @@ export interface AppDependencies {
   audit: AuditLog;
   metrics: Metrics;
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
+  documents: DocumentCropping;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -37,12 +39,13 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/verify': 'verify',
     '/api/v1/delete': 'delete',
     [PHOTO_CHECK_PATH]: 'check',
+    ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -50,6 +53,7 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
   const routers = [
     biometric,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
+    idCropperRouter(documents, config.documents.maxJsonBytes),
     utilityRouter(gallery, health),
     openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),

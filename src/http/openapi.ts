@@ -27,6 +27,10 @@ const PHOTO_CHECK_ERRORS: ErrorCode[] = [
   'bad_request', 'invalid_metadata', 'missing_image', 'image_decode_failed', 'unsupported_image_format', 'unauthorized', 'forbidden',
   'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error',
 ];
+const CROPPER_ERRORS: ErrorCode[] = [
+  'bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'upload_timeout', 'payload_too_large', 'unsupported_media_type',
+  'document_not_found', 'document_cut', 'document_too_small', 'document_blurred', 'document_glare', 'service_unavailable', 'request_timeout', 'internal_error',
+];
 const UTILITY_ERRORS: ErrorCode[] = ['unauthorized', 'forbidden', 'service_unavailable', 'request_timeout', 'internal_error'];
 const ANY_ROUTE_ERRORS: ErrorCode[] = ['not_found', 'method_not_allowed'];
 
@@ -84,6 +88,22 @@ function utilityOperation(operationId: string, summary: string, responseSchema: 
   };
 }
 
+function idCropperOperation(operationId: string, summary: string) {
+  return {
+    post: {
+      operationId,
+      summary,
+      description:
+        'Finds the ID document in a photo, straightens it and returns it cropped, upright, with its corners and the portrait printed on it. ' +
+        'Needs an API key with the `documents` scope, unless the server runs without keys. 422 answers say which check failed in `error_code`; ' +
+        'their `message` is in `lang` where a translation exists (en, ar, fr, es), English otherwise.',
+      tags: ['documents'],
+      requestBody: { required: true, content: { 'application/json': { schema: ref('IdCropperRequest') } } },
+      responses: { '200': { description: 'the document', content: { 'application/json': { schema: ref('IdCropperResponse') } } }, ...errorResponses(CROPPER_ERRORS, 'application/json') },
+    },
+  };
+}
+
 const score = (description: string) => ({ type: 'number', minimum: 0, maximum: 1, description });
 
 /**
@@ -106,7 +126,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
-    tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'utility' }],
+    tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'documents' }, { name: 'utility' }],
     paths: {
       '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true), 'EnrolResponse', MULTIPART_ERRORS),
       '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
@@ -124,6 +144,8 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
           responses: { '200': { description: 'the verdict', content: { 'application/json': { schema: ref('PhotoCheckResponse') } } }, ...errorResponses(PHOTO_CHECK_ERRORS, 'application/json') },
         },
       },
+      '/api/v1/id_cropper/register': idCropperOperation('idCropperRegister', 'Crop an ID document out of a photo'),
+      '/api/v1/id_cropper_register': idCropperOperation('idCropperRegisterAlias', 'Crop an ID document out of a photo (the same endpoint, the reference\'s other spelling)'),
       '/api/v1/health': utilityOperation('health', 'Component health', 'HealthResponse', { '503': { description: 'a component is down', content: { 'application/json': { schema: ref('HealthResponse') } } } }, healthSecurity),
       '/api/v1/partitions': utilityOperation('partitions', 'Partition names (admin scope)', 'PartitionsResponse'),
       '/api/v1/stats': utilityOperation('stats', 'Subjects per partition (admin scope)', 'StatsResponse'),
@@ -233,6 +255,43 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
         PhotoCheckResponse: photoCheckResponse(),
         ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },
         ErrorJson: errorBody(),
+        IdCropperRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['img'],
+          properties: {
+            img: { type: 'string', minLength: 1, contentEncoding: 'base64', description: 'the photo (JPEG, PNG or WebP), base64; a data: URL prefix and line breaks are accepted' },
+            lang: { type: 'string', description: 'language of error messages: en (default), ar, fr, es' },
+            bundle_key: { type: 'string', maxLength: 512, description: 'accepted for compatibility with the reference API and ignored: this server authenticates with its API keys' },
+          },
+        },
+        IdCropperResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['data', 'transaction_id'],
+          properties: {
+            data: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['img', 'corners', 'confidence', 'document_type', 'rotation'],
+              properties: {
+                img: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/jpeg', description: 'the document alone, straightened and upright' },
+                corners: {
+                  type: 'array',
+                  minItems: 4,
+                  maxItems: 4,
+                  items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'number' } },
+                  description: '[x, y] of the document\'s corners in the photo as displayed (after its EXIF orientation), clockwise from the document\'s top-left',
+                },
+                confidence: score('how completely the four sides were seen as edges; 0.5 when the document is taken to fill the whole photo'),
+                document_type: { enum: ['ID-1', 'ID-2', 'ID-3', 'unknown'], description: 'ISO/IEC 7810 size from the shape; ID-2 and ID-3 share one shape and are reported as ID-3' },
+                rotation: { enum: [0, 90, 180, 270], description: 'the clockwise quarter turn (degrees) that makes the document, as it lay in the photo, upright' },
+                portrait: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/jpeg', description: 'the face printed on the document; absent when none is found' },
+              },
+            },
+            transaction_id: { type: 'string', description: 'the request id (X-Request-Id)' },
+          },
+        },
         HealthResponse: {
           type: 'object',
           additionalProperties: false,
@@ -351,10 +410,11 @@ function errorBody() {
       code: { enum: Object.keys(ERROR_STATUS) },
       message: { type: 'string', minLength: 1 },
       request_id: { type: 'string', minLength: 1 },
-      field: { type: 'string', description: 'invalid_metadata: the offending field' },
+      field: { type: 'string', description: 'invalid_metadata, bad_request: the offending field' },
       face_count: { type: 'integer', description: 'faces found in the image: no_face_detected (0), multiple_faces, quality_too_low, presentation_attack_detected' },
       matched_subject_id: { type: 'string', description: 'duplicate_identity: the subject already enrolled with this face' },
       queued: { type: 'integer', description: 'service_unavailable: requests waiting' },
+      error_code: { type: 'string', description: 'ID cropper: the code again, under the reference API\'s name' },
     },
     additionalProperties: { type: ['string', 'number', 'boolean'], description: 'further details of the error, by code' },
   };

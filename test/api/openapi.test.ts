@@ -30,7 +30,7 @@ describe('the document', () => {
     expect(body).toEqual(JSON.parse(JSON.stringify(openApiDocument(server.config, loadProfiles()))));
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
+      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register', '/api/v1/id_cropper_register', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
     );
   });
 

@@ -1,0 +1,454 @@
+import type { RgbImage } from '../pipeline/types.ts';
+import type { OpenCv } from './opencv.ts';
+import { cornerAngles, lineIntersection, orderQuad, signedArea, type Quad, type Vec } from './quad.ts';
+
+/** Where the search runs: edges of a card are straight lines at any scale, and this keeps it cheap. */
+export const SEARCH_LONG_SIDE = 720;
+
+/** Canny high thresholds, strong to faint: faint ones find a white card on a white desk. */
+const CANNY_HIGH = [160, 80, 36, 16];
+
+/** weight of an unseen pixel of outline against a seen one */
+const UNSEEN_PENALTY = 1.5;
+
+/** candidates refined and scored again */
+const REFINED_CANDIDATES = 30;
+
+/** the Canny threshold whose full-scale edges feed the line search too (thin documents, fine lines) */
+const FULL_SCALE_HOUGH_CANNY_HIGH = 80;
+
+/** the Canny thresholds whose half-scale edges feed the line search */
+const HOUGH_CANNY_HIGH = [60, 24];
+
+/** longest line segments paired into quads */
+const MAX_SEGMENTS = 30;
+
+/** A document smaller than this share of the photo is not looked for (a photo on it would be found instead). */
+const MIN_AREA_SHARE = 0.06;
+
+/** share of a side's length that must lie on an edge; below, the side is not seen (a finger, or the frame) */
+const MIN_SIDE_SUPPORT = 0.45;
+
+/** a side this well seen is certainly an edge */
+const STRONG_SIDE_SUPPORT = 0.85;
+
+/** the least a side may be seen when the other three are seen strongly */
+const FAINT_SIDE_SUPPORT = 0.3;
+
+/** pixels either side of a refined side where its edge may lie */
+const SUPPORT_REACH = 2;
+
+/** the same before refining: a quad from contours or segments is a few pixels off */
+const ROUGH_SUPPORT_REACH = 6;
+
+/** pixels between the points checked along a side before refining (a first, cheaper look) */
+const ROUGH_SAMPLE_STEP = 4;
+
+/** Sobel magnitude (blurred grey) that counts as an edge: a step of about six grey levels */
+const MIN_EDGE_GRADIENT = 12;
+
+/** pixels an edge must run unbroken along a side to count */
+const MIN_RUN_PIXELS = 10;
+
+/** |cos| between the gradient and the side's normal: within about 25° */
+const ALIGNMENT = 0.9;
+
+/** pixels (search scale) either side of a side searched for its edge */
+const REFINE_REACH = 5;
+
+export interface FoundQuad {
+  /** search-scale pixels */
+  quad: Quad;
+  /** mean share of its sides seen as edges, 0–1 */
+  support: number;
+}
+
+export type SearchOutcome =
+  | { kind: 'found'; quad: Quad; confidence: number }
+  | { kind: 'cut'; quad: Quad }
+  | { kind: 'none' };
+
+/**
+ * Finds the document in a photo already shrunk to SEARCH_LONG_SIDE. Candidate quadrilaterals come from
+ * two sources: contours of Canny edges at several thresholds (convex hull → polygon → the lines of its
+ * four longest sides, so a corner hidden by a finger or rounded is rebuilt), and pairs of roughly
+ * parallel straight segments (Hough), which survive backgrounds whose edges run into the document's.
+ * Each candidate is scored by how much of its outline is seen as an edge across it (outlineScore); the
+ * best few are refitted to the strongest gradient along each side and scored again. A candidate with
+ * one unseen side along the border of the photo, scoring better than any whole one, means the
+ * document is cut by the frame.
+ */
+export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
+  const mats: Array<{ delete(): void }> = [];
+  const keep = <T extends { delete(): void }>(mat: T): T => (mats.push(mat), mat);
+  try {
+    const rgb = keep(new cv.Mat(image.height, image.width, cv.CV_8UC3));
+    rgb.data.set(image.data);
+    const gray = keep(new cv.Mat());
+    cv.cvtColor(rgb, gray, cv.COLOR_RGB2GRAY);
+    const smooth = keep(new cv.Mat());
+    cv.GaussianBlur(gray, smooth, new cv.Size(5, 5), 0);
+    const gradient = gradientMagnitude(cv, smooth, keep);
+    const kernel = keep(cv.Mat.ones(3, 3, cv.CV_8U));
+    const edges = keep(new cv.Mat());
+    const dilated = keep(new cv.Mat());
+    const imageArea = image.width * image.height;
+
+    let best: FoundQuad | undefined;
+    let bestScore = 0;
+    let cut: { quad: Quad; score: number } | undefined;
+    const candidates: Quad[] = [];
+    // Lines are looked for at half the search scale, where print has blurred into blobs and no longer
+    // makes long straight segments, while the document's sides still do.
+    const half = keep(new cv.Mat());
+    cv.pyrDown(smooth, half);
+    for (const high of HOUGH_CANNY_HIGH) {
+      cv.Canny(half, edges, high / 2, high);
+      for (const quad of lineQuads(cv, edges, half.cols, half.rows)) candidates.push(quad.map(([x, y]) => [x * 2 + 0.5, y * 2 + 0.5]) as Quad);
+    }
+    for (const high of CANNY_HIGH) {
+      cv.Canny(smooth, edges, high / 2, high);
+      if (high === FULL_SCALE_HOUGH_CANNY_HIGH) candidates.push(...lineQuads(cv, edges, image.width, image.height));
+      cv.dilate(edges, dilated, kernel);
+      for (const polygon of hullPolygons(cv, dilated, imageArea * MIN_AREA_SHARE)) {
+        const rough = quadFromPolygon(polygon);
+        if (rough) candidates.push(rough);
+      }
+    }
+    // Score every candidate by its rough outline; refine only the best few (refining is the costly part).
+    const scored: Array<{ quad: Quad; score: number }> = [];
+    const seen = new Set<string>();
+    for (const rough of candidates) {
+      // contours at several thresholds and overlapping segments give the same quad many times
+      const key = rough.map(([x, y]) => `${Math.round(x / 3)},${Math.round(y / 3)}`).join(' ');
+      if (seen.has(key) || !plausible(rough, imageArea)) continue;
+      seen.add(key);
+      const supports: number[] = [];
+      let unseen = 0;
+      for (let i = 0; i < 4 && unseen < 2; i++) {
+        supports.push(sideSupport(gradient, rough[i], rough[(i + 1) % 4], ROUGH_SUPPORT_REACH, ROUGH_SAMPLE_STEP));
+        if (supports[i] < MIN_SIDE_SUPPORT) unseen++;
+      }
+      if (unseen > 1) continue;
+      if (unseen === 1) {
+        const side = supports.findIndex((v) => v < MIN_SIDE_SUPPORT);
+        const othersStrong = supports.every((v, i) => i === side || v >= STRONG_SIDE_SUPPORT);
+        if (onBorder(rough[side], rough[(side + 1) % 4], image)) {
+          // scored on the three sides in the photo only
+          const score = outlineScore(rough, supports.map((v, i) => (i === side ? 1 : v))) - sideLength(rough, side);
+          if (othersStrong && (!cut || score > cut.score)) cut = { quad: rough, score };
+          continue;
+        }
+        if (!acceptable(supports)) continue;
+      }
+      scored.push({ quad: rough, score: outlineScore(rough, supports) });
+    }
+    scored.sort((x, y) => y.score - x.score);
+    for (const { quad: rough } of scored.slice(0, REFINED_CANDIDATES)) {
+      const quad = refineQuad(gradient, rough) ?? rough;
+      if (!plausible(quad, imageArea)) continue;
+      const supports = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
+      if (!acceptable(supports)) continue;
+      const score = outlineScore(quad, supports);
+      if (score > bestScore) {
+        best = { quad, support: supports.reduce((sum, v) => sum + v, 0) / 4 };
+        bestScore = score;
+      }
+    }
+    if (best && (!cut || bestScore >= cut.score)) return { kind: 'found', quad: best.quad, confidence: best.support };
+    if (cut) return { kind: 'cut', quad: cut.quad };
+    return { kind: 'none' };
+  } finally {
+    for (const mat of mats) mat.delete();
+  }
+}
+
+/**
+ * Every side seen; or three seen clearly and the fourth faintly (a white card's edge on a white desk,
+ * a finger along a side).
+ */
+function acceptable(supports: number[]): boolean {
+  if (supports.every((v) => v >= MIN_SIDE_SUPPORT)) return true;
+  const weakest = Math.min(...supports);
+  return weakest >= FAINT_SIDE_SUPPORT && supports.filter((v) => v >= STRONG_SIDE_SUPPORT).length >= 3;
+}
+
+/**
+ * Outline length seen as edges, less UNSEEN_PENALTY × the length not seen: the document's outline is
+ * the longest well-seen one; a background rectangle made partly of the document's sides is longer but
+ * largely unseen, and the photo printed on a document is seen as well but shorter.
+ */
+function outlineScore(quad: Quad, supports: number[]): number {
+  let score = 0;
+  for (let i = 0; i < 4; i++) {
+    const length = sideLength(quad, i);
+    score += length * supports[i] - UNSEEN_PENALTY * length * (1 - supports[i]);
+  }
+  return score;
+}
+
+function sideLength(quad: Quad, i: number): number {
+  return Math.hypot(quad[(i + 1) % 4][0] - quad[i][0], quad[(i + 1) % 4][1] - quad[i][1]);
+}
+
+type Keep = <T extends { delete(): void }>(mat: T) => T;
+
+/** |∇I| as 32-bit floats, for refining sides. */
+function gradientMagnitude(cv: OpenCv, gray: InstanceType<OpenCv['Mat']>, keep: Keep): Gradient {
+  const dx = keep(new cv.Mat());
+  const dy = keep(new cv.Mat());
+  cv.Sobel(gray, dx, cv.CV_32F, 1, 0, 3);
+  cv.Sobel(gray, dy, cv.CV_32F, 0, 1, 3);
+  const magnitude = keep(new cv.Mat());
+  cv.magnitude(dx, dy, magnitude);
+  return { data: new Float32Array(magnitude.data32F), dx: new Float32Array(dx.data32F), dy: new Float32Array(dy.data32F), width: gray.cols, height: gray.rows };
+}
+
+interface Gradient {
+  /** |∇I| */
+  data: Float32Array;
+  dx: Float32Array;
+  dy: Float32Array;
+  width: number;
+  height: number;
+}
+
+/** The convex hull of every contour enclosing at least `minArea`, simplified to a polygon. */
+function hullPolygons(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, minArea: number): Vec[][] {
+  const contours = new cv.MatVector();
+  const hierarchy = new cv.Mat();
+  const polygons: Vec[][] = [];
+  try {
+    cv.findContours(edges, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
+    for (let i = 0; i < contours.size(); i++) {
+      const contour = contours.get(i);
+      // most contours are print: the bounding box rules them out before any hull is built
+      const box = cv.boundingRect(contour);
+      if (box.width * box.height < minArea) {
+        contour.delete();
+        continue;
+      }
+      const hull = new cv.Mat();
+      const approx = new cv.Mat();
+      try {
+        cv.convexHull(contour, hull, false, true);
+        if (cv.contourArea(hull) < minArea) continue;
+        cv.approxPolyDP(hull, approx, 0.015 * cv.arcLength(hull, true), true);
+        const points: Vec[] = [];
+        for (let k = 0; k < approx.rows; k++) points.push([approx.data32S[2 * k], approx.data32S[2 * k + 1]]);
+        if (points.length >= 4 && points.length <= 10) polygons.push(points);
+      } finally {
+        contour.delete();
+        hull.delete();
+        approx.delete();
+      }
+    }
+  } finally {
+    contours.delete();
+    hierarchy.delete();
+  }
+  return polygons;
+}
+
+/**
+ * Quads from straight segments (probabilistic Hough): two roughly parallel pairs of segments whose
+ * lines cross at four corners. Survives what defeats contours: a background whose edges run into the
+ * document's, and a finger over a corner (the sides' lines still meet behind it).
+ */
+function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number, height: number): Quad[] {
+  const found = new cv.Mat();
+  const minSide = Math.min(width, height);
+  type Segment = { a: Vec; b: Vec; angle: number; length: number };
+  let segments: Segment[] = [];
+  try {
+    cv.HoughLinesP(edges, found, 1, Math.PI / 180, 30, minSide * 0.1, 4);
+    for (let i = 0; i < found.rows; i++) {
+      const [x1, y1, x2, y2] = found.data32S.subarray(4 * i, 4 * i + 4);
+      segments.push({ a: [x1, y1], b: [x2, y2], angle: Math.atan2(y2 - y1, x2 - x1), length: Math.hypot(x2 - x1, y2 - y1) });
+    }
+  } finally {
+    found.delete();
+  }
+  segments = segments.sort((x, y) => y.length - x.length).slice(0, MAX_SEGMENTS);
+  const turn = (x: number, y: number) => {
+    const d = Math.abs(x - y) % Math.PI;
+    return Math.min(d, Math.PI - d);
+  };
+  const distanceToLine = (s: Segment, p: Vec) => Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / s.length;
+  const pairs: Array<[Segment, Segment]> = [];
+  for (let i = 0; i < segments.length; i++) {
+    for (let j = i + 1; j < segments.length; j++) {
+      const [s, t] = [segments[i], segments[j]];
+      if (turn(s.angle, t.angle) < (25 * Math.PI) / 180 && distanceToLine(s, [(t.a[0] + t.b[0]) / 2, (t.a[1] + t.b[1]) / 2]) > minSide * 0.12) pairs.push([s, t]);
+    }
+  }
+  const quads: Quad[] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    for (let j = i + 1; j < pairs.length; j++) {
+      const [p, q] = [pairs[i], pairs[j]];
+      if (turn(p[0].angle, q[0].angle) < (50 * Math.PI) / 180) continue;
+      const corners = [lineIntersection(p[0].a, p[0].b, q[0].a, q[0].b), lineIntersection(q[0].a, q[0].b, p[1].a, p[1].b), lineIntersection(p[1].a, p[1].b, q[1].a, q[1].b), lineIntersection(q[1].a, q[1].b, p[0].a, p[0].b)];
+      if (corners.some((c) => !c)) continue;
+      quads.push(orderQuad(corners as Vec[]));
+    }
+  }
+  return quads;
+}
+
+/** Four corners from the lines through the polygon's four longest sides, taken in polygon order. */
+export function quadFromPolygon(polygon: readonly Vec[]): Quad | undefined {
+  const sides = polygon.map((p, i) => ({ i, a: p, b: polygon[(i + 1) % polygon.length], length: Math.hypot(polygon[(i + 1) % polygon.length][0] - p[0], polygon[(i + 1) % polygon.length][1] - p[1]) }));
+  const longest = [...sides].sort((x, y) => y.length - x.length).slice(0, 4).sort((x, y) => x.i - y.i);
+  const corners: Vec[] = [];
+  for (let k = 0; k < 4; k++) {
+    const s = longest[k];
+    const t = longest[(k + 1) % 4];
+    const corner = lineIntersection(s.a, s.b, t.a, t.b);
+    if (!corner) return undefined;
+    corners.push(corner);
+  }
+  return orderQuad(corners);
+}
+
+/** Convex, corners roughly square (perspective allowed), sides not absurdly uneven, mostly inside the photo. */
+function plausible(quad: Quad, imageArea: number): boolean {
+  const a = signedArea(quad);
+  if (a < imageArea * MIN_AREA_SHARE || a > imageArea * 1.2) return false;
+  if (!cornerAngles(quad).every((angle) => angle > 35 && angle < 145)) return false;
+  for (let i = 0; i < 4; i++) {
+    const [ax, ay] = quad[i];
+    const [bx, by] = quad[(i + 1) % 4];
+    const [cx, cy] = quad[(i + 2) % 4];
+    if ((bx - ax) * (cy - by) - (by - ay) * (cx - bx) <= 0) return false;
+  }
+  const sides = quad.map((p, i) => Math.hypot(quad[(i + 1) % 4][0] - p[0], quad[(i + 1) % 4][1] - p[1]));
+  const long = Math.max(sides[0], sides[2]) / Math.min(sides[0], sides[2]);
+  const tall = Math.max(sides[1], sides[3]) / Math.min(sides[1], sides[3]);
+  const shape = (sides[0] + sides[2]) / (sides[1] + sides[3]);
+  return long < 2.5 && tall < 2.5 && shape > 1 / 4 && shape < 4;
+}
+
+/**
+ * Share of points along a–b with an edge across the side: within SUPPORT_REACH pixels along its normal
+ * there is a gradient at least MIN_EDGE_GRADIENT strong pointing (either way) along that normal. The
+ * direction test is what keeps grass, text and brickwork from supporting a side that is not there.
+ */
+function sideSupport(gradient: Gradient, a: Vec, b: Vec, reach = SUPPORT_REACH, step = 2): number {
+  const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
+  const nx = -(b[1] - a[1]) / length;
+  const ny = (b[0] - a[0]) / length;
+  const steps = Math.max(8, Math.round(length / step));
+  const minRun = Math.ceil(MIN_RUN_PIXELS / step);
+  let hits = 0;
+  let run = 0;
+  for (let k = 1; k < steps; k++) {
+    const x = a[0] + ((b[0] - a[0]) * k) / steps;
+    const y = a[1] + ((b[1] - a[1]) * k) / steps;
+    let hit = false;
+    for (let o = -reach; o <= reach && !hit; o++) {
+      const px = Math.round(x + nx * o);
+      const py = Math.round(y + ny * o);
+      if (px < 0 || py < 0 || px >= gradient.width || py >= gradient.height) continue;
+      const i = py * gradient.width + px;
+      const magnitude = gradient.data[i];
+      hit = magnitude >= MIN_EDGE_GRADIENT && Math.abs(gradient.dx[i] * nx + gradient.dy[i] * ny) >= ALIGNMENT * magnitude;
+    }
+    if (hit) run++;
+    if (!hit || k === steps - 1) {
+      // only unbroken stretches count: texture lines up with a side in short bits, an edge along all of it
+      if (run >= minRun) hits += run;
+      run = 0;
+    }
+  }
+  return hits / (steps - 1);
+}
+
+/** Both ends of the side within a few pixels of the same border of the photo. */
+function onBorder(a: Vec, b: Vec, image: RgbImage): boolean {
+  const margin = 4;
+  const near = (v: number, edge: number) => Math.abs(v - edge) <= margin;
+  return (
+    (near(a[0], 0) && near(b[0], 0)) ||
+    (near(a[1], 0) && near(b[1], 0)) ||
+    (near(a[0], image.width - 1) && near(b[0], image.width - 1)) ||
+    (near(a[1], image.height - 1) && near(b[1], image.height - 1)) ||
+    // a corner outside the photo: the side runs off it
+    [a, b].some(([x, y]) => x < -margin || y < -margin || x > image.width - 1 + margin || y > image.height - 1 + margin)
+  );
+}
+
+/**
+ * Moves each side onto the strongest gradient within REFINE_REACH pixels across it (the dilated edge
+ * band the contour followed is a pixel or two wide), fitting a line to those points with the worst
+ * third dropped (they fall on a finger or glare), then intersects the four lines again.
+ */
+function refineQuad(gradient: Gradient, quad: Quad): Quad | undefined {
+  const lines: Array<[Vec, Vec]> = [];
+  for (let i = 0; i < 4; i++) {
+    const a = quad[i];
+    const b = quad[(i + 1) % 4];
+    const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
+    const normal: Vec = [-(b[1] - a[1]) / length, (b[0] - a[0]) / length];
+    const points: Array<{ p: Vec; offset: number }> = [];
+    const steps = Math.max(10, Math.round(length / 3));
+    for (let k = 1; k < steps; k++) {
+      const t = k / steps;
+      if (t < 0.06 || t > 0.94) continue;
+      const base: Vec = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+      let bestOffset = 0;
+      let bestValue = -1;
+      for (let o = -REFINE_REACH; o <= REFINE_REACH; o += 0.5) {
+        const value = sampleAt(gradient, base[0] + normal[0] * o, base[1] + normal[1] * o);
+        if (value > bestValue) {
+          bestValue = value;
+          bestOffset = o;
+        }
+      }
+      if (bestValue > 0) points.push({ p: [base[0] + normal[0] * bestOffset, base[1] + normal[1] * bestOffset], offset: bestOffset });
+    }
+    if (points.length < 6) return undefined;
+    const median = [...points].sort((x, y) => x.offset - y.offset)[points.length >> 1].offset;
+    const kept = [...points].sort((x, y) => Math.abs(x.offset - median) - Math.abs(y.offset - median)).slice(0, Math.ceil((points.length * 2) / 3));
+    lines.push(fitLine(kept.map((k) => k.p)));
+  }
+  const corners: Vec[] = [];
+  for (let i = 0; i < 4; i++) {
+    const corner = lineIntersection(lines[(i + 3) % 4][0], lines[(i + 3) % 4][1], lines[i][0], lines[i][1]);
+    if (!corner) return undefined;
+    corners.push(corner);
+  }
+  return orderQuad(corners);
+}
+
+function sampleAt(gradient: Gradient, x: number, y: number): number {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  if (x0 < 0 || y0 < 0 || x0 + 1 >= gradient.width || y0 + 1 >= gradient.height) return -1;
+  const fx = x - x0;
+  const fy = y - y0;
+  const row = y0 * gradient.width;
+  const d = gradient.data;
+  const top = d[row + x0] * (1 - fx) + d[row + x0 + 1] * fx;
+  const bottom = d[row + gradient.width + x0] * (1 - fx) + d[row + gradient.width + x0 + 1] * fx;
+  return top * (1 - fy) + bottom * fy;
+}
+
+/** Total-least-squares line through the points, as two points on it. */
+function fitLine(points: Vec[]): [Vec, Vec] {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (const [x, y] of points) {
+    sxx += (x - mx) ** 2;
+    sxy += (x - mx) * (y - my);
+    syy += (y - my) ** 2;
+  }
+  const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy);
+  return [
+    [mx, my],
+    [mx + Math.cos(angle), my + Math.sin(angle)],
+  ];
+}
