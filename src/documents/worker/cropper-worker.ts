@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError } from '../../errors.ts';
-import type { SerializedError } from '../../pipeline/worker/protocol.ts';
+import type { SerializedError } from '../../workers/worker-pool.ts';
 import { DocumentCropper } from '../document-cropper.ts';
 import type { CropperMessage, CropperWorkerData, CropRequest } from './protocol.ts';
 

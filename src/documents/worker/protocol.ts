@@ -1,4 +1,4 @@
-import type { SerializedError } from '../../pipeline/worker/protocol.ts';
+import type { PoolMessage, PoolRequest } from '../../workers/worker-pool.ts';
 import type { PipelineConfig } from '../../pipeline/config.ts';
 import type { CroppedDocument, CropperOptions } from '../document-cropper.ts';
 
@@ -10,13 +10,6 @@ export interface CropperWorkerData {
   options: CropperOptions;
 }
 
-export interface CropRequest {
-  id: number;
-  image: Uint8Array;
-}
+export type CropRequest = PoolRequest<object>;
 
-export type CropperMessage =
-  | { type: 'ready' }
-  | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; result: CroppedDocument }
-  | { type: 'error'; id: number; error: SerializedError };
+export type CropperMessage = PoolMessage<object, CroppedDocument>;

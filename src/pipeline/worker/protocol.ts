@@ -1,5 +1,5 @@
 import type { PhotoMeasurements } from '../../compliance/measures/index.ts';
-import type { ErrorCode } from '../../errors.ts';
+import type { PoolMessage, PoolRequest } from '../../workers/worker-pool.ts';
 import type { PipelineConfig } from '../config.ts';
 import type { PipelineHealth } from '../face-pipeline.ts';
 import type { PipelinePurpose, PipelineResult, StageState } from '../types.ts';
@@ -12,21 +12,17 @@ export interface WorkerData {
 }
 
 /** `biometric`: the whole pipeline for enrol / search / verify; `photo-check`: geometry and photo measures only. */
-export type JobRequest =
-  | { id: number; kind: 'biometric'; image: Uint8Array; purpose: PipelinePurpose }
-  | { id: number; kind: 'photo-check'; image: Uint8Array };
+export type JobFields = { kind: 'biometric'; purpose: PipelinePurpose } | { kind: 'photo-check' };
+export type JobRequest = PoolRequest<JobFields>;
 
 export type JobResult = PipelineResult | PhotoMeasurements;
 
-/** An ApiError flattened for postMessage; anything else crosses as `internal_error`. */
-export interface SerializedError {
-  code: ErrorCode;
-  message: string;
-  details: Record<string, string | number | boolean>;
+/** what a worker has loaded */
+export interface PipelineReady {
+  modelId: string;
+  health: PipelineHealth;
+  stages: Record<string, StageState>;
 }
 
-export type WorkerMessage =
-  | { type: 'ready'; modelId: string; health: PipelineHealth; stages: Record<string, StageState> }
-  | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; result: JobResult }
-  | { type: 'error'; id: number; error: SerializedError };
+export type WorkerMessage = PoolMessage<PipelineReady, JobResult>;
+export type { SerializedError } from '../../workers/worker-pool.ts';
