@@ -1,4 +1,4 @@
-import type { Quad, Vec } from '../../src/documents/quad.ts';
+import { signedArea, type Quad, type Vec } from '../../src/documents/quad.ts';
 
 /**
  * The SmartDoc 2015 score: the found quadrilateral and the true one are both mapped into the document's
@@ -15,20 +15,11 @@ export function smartDocJaccard(truth: Quad, found: Quad, width: number, height:
   ];
   const toDocument = homography(truth, rectangle);
   const mapped = found.map((p) => project(toDocument, p));
-  const foundArea = Math.abs(polygonArea(mapped));
-  const inter = Math.abs(polygonArea(clip(mapped, rectangle)));
+  const foundArea = Math.abs(signedArea(mapped));
+  const inter = Math.abs(signedArea(clip(mapped, rectangle)));
   return inter / (width * height + foundArea - inter);
 }
 
-function polygonArea(polygon: readonly Vec[]): number {
-  let sum = 0;
-  for (let i = 0; i < polygon.length; i++) {
-    const [x1, y1] = polygon[i];
-    const [x2, y2] = polygon[(i + 1) % polygon.length];
-    sum += x1 * y2 - x2 * y1;
-  }
-  return sum / 2;
-}
 
 /** Sutherland–Hodgman: `subject` clipped to the convex, clockwise (image coordinates) `window`. */
 function clip(subject: readonly Vec[], window: readonly Vec[]): Vec[] {
