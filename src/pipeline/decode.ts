@@ -1,6 +1,7 @@
 import sharp, { type Sharp } from 'sharp';
 import { ApiError } from '../errors.ts';
 import { codestreamOf, decodeJpeg2000, isJpeg2000, jpeg2000Size } from './jpeg2000.ts';
+import { startsWith } from './magic-bytes.ts';
 import type { RgbImage } from './types.ts';
 
 interface Format {
@@ -10,7 +11,6 @@ interface Format {
   matches(bytes: Uint8Array): boolean;
 }
 
-const startsWith = (bytes: Uint8Array, signature: readonly number[], offset = 0) => signature.every((b, i) => bytes[offset + i] === b);
 const ascii = (text: string) => Array.from(text, (c) => c.charCodeAt(0));
 
 // Formats are recognised from their magic bytes, not from a filename or content type, and only these

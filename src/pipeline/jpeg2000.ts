@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { startsWith } from './magic-bytes.ts';
 
 // sharp's prebuilt libvips has no JPEG 2000 loader, and e-passport chip images are JPEG 2000, so the
 // codestream is decoded here by OpenJPEG compiled to WebAssembly (@cornerstonejs/codec-openjpeg, MIT).
@@ -30,15 +31,12 @@ let openJpeg: Promise<OpenJpegModule> | undefined;
 
 /** One WebAssembly instance per thread, made on first use; OpenJPEG's progress chatter is dropped. */
 function module(): Promise<OpenJpegModule> {
-  const factory = createRequire(import.meta.url)('@cornerstonejs/codec-openjpeg/decodewasmjs') as OpenJpegFactory;
-  openJpeg ??= factory({ print: () => undefined, printErr: () => undefined });
+  openJpeg ??= (createRequire(import.meta.url)('@cornerstonejs/codec-openjpeg/decodewasmjs') as OpenJpegFactory)({ print: () => undefined, printErr: () => undefined });
   return openJpeg;
 }
 
 const JP2_SIGNATURE = [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a];
 const CODESTREAM_START = [0xff, 0x4f, 0xff, 0x51];
-
-const startsWith = (bytes: Uint8Array, signature: readonly number[], offset = 0) => signature.every((b, i) => bytes[offset + i] === b);
 
 export const isJpeg2000 = (bytes: Uint8Array) => startsWith(bytes, JP2_SIGNATURE) || startsWith(bytes, CODESTREAM_START);
 

@@ -3,6 +3,7 @@
 // the JP2 boxes around it are written here, as ISO/IEC 15444-1 annex I lays them out.
 import { createRequire } from 'node:module';
 import sharp from 'sharp';
+import { jpeg2000Size } from '../../src/pipeline/jpeg2000.ts';
 
 interface J2KEncoder {
   getDecodedBuffer(frame: { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned: boolean; isUsingColorTransform: boolean }): Uint8Array;
@@ -44,8 +45,7 @@ function box(type: string, ...contents: Buffer[]): Buffer {
 /** A JP2 file: signature, file type, header (size and colour space) and the codestream box. */
 export async function jp2File(image: Buffer, options: { grey?: boolean; width?: number } = {}): Promise<Buffer> {
   const codestream = await j2kCodestream(image, options);
-  const width = codestream.readUInt32BE(8) - codestream.readUInt32BE(16);
-  const height = codestream.readUInt32BE(12) - codestream.readUInt32BE(20);
+  const { width, height } = jpeg2000Size(codestream);
   const components = codestream.readUInt16BE(40);
   const ihdr = Buffer.alloc(14);
   ihdr.writeUInt32BE(height, 0);
