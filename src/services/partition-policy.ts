@@ -62,12 +62,9 @@ export class PartitionPolicies {
   private readonly resolved = new Map<string, PartitionPolicy>();
 
   constructor(private readonly config: PolicyConfig) {
+    // parsed JSON holds no undefined values: a field an override leaves out is absent, so spreads merge
     for (const [partition, override] of Object.entries(config.partitions)) {
-      this.resolved.set(partition, {
-        ...config.defaults,
-        ...stripUndefined(override),
-        duplicates: { ...config.defaults.duplicates, ...stripUndefined(override.duplicates ?? {}) },
-      } as PartitionPolicy);
+      this.resolved.set(partition, { ...config.defaults, ...override, duplicates: { ...config.defaults.duplicates, ...override.duplicates } });
     }
   }
 
@@ -79,8 +76,4 @@ export class PartitionPolicies {
   effectiveThreshold(partition: string, requested: number): number {
     return Math.max(requested, this.for(partition).minThreshold);
   }
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
