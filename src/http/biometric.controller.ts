@@ -96,7 +96,7 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
   router.post('/enrol', ...multipart, async (ctx) => {
     const { image, metadata } = imageAndMetadata(ctx);
     const outcome = await service.enrol(image, authorized(ctx, parseMetadata(schemas.enrol, metadata)));
-    ctx.state.operation!.record({ ...outcome, subjectId: outcome.subjectId, score: outcome.duplicateOf?.score, quality: outcome.qualityScore });
+    ctx.state.operation!.record({ ...outcome, score: outcome.duplicateOf?.score, quality: outcome.qualityScore });
     sendXml(ctx, 'EnrolResponse', {
       status: 'OK',
       subject_id: outcome.subjectId,
