@@ -1,0 +1,138 @@
+import { outputToSource, rollDegrees, uprightRect, type Affine } from '../pipeline/geometry.ts';
+import type { Point } from '../pipeline/types.ts';
+
+export const MM_PER_INCH = 25.4;
+
+export interface MmBand {
+  min: number;
+  max: number;
+}
+
+/** What framing reads of a photo spec (a `PhotoSpec` is one). */
+export interface FrameRules {
+  widthMm: number;
+  heightMm: number;
+  /** chin to crown */
+  headHeightMm: MmBand;
+  /** eye line above the bottom edge, where the rule gives one */
+  eyeLineFromBottomMm?: MmBand;
+}
+
+/** The head in the upright source photo, pixel edge coordinates. */
+export interface HeadLandmarks {
+  leftEye: Point;
+  rightEye: Point;
+  chin: Point;
+  /** top of the head: the hair's top from the person mask, else the mesh's estimate */
+  crown: Point;
+}
+
+export interface FrameRequest {
+  dpi: number;
+  /** > 1 crops tighter (a larger head), < 1 looser; 1 puts the head height in the middle of its band */
+  zoom: number;
+  /** moves the face right (x) and down (y) in the output, millimetres */
+  shiftMm: Point;
+}
+
+export type FrameSide = 'TOP' | 'BOTTOM' | 'LEFT' | 'RIGHT';
+
+/** Where the output photo comes from in the source, and where the head was meant to land in it. */
+export interface Frame {
+  widthPx: number;
+  heightPx: number;
+  pxPerMm: number;
+  /** output pixel → source pixel (edge coordinates), for `Picture.sample` */
+  toSource: Affine;
+  /** the roll corrected, degrees */
+  roll: number;
+  /** output px: the eye midpoint, and the rows of the crown and chin */
+  planned: { eye: Point; crownY: number; chinY: number };
+  /** output sides that reach beyond the source photo and are padded */
+  incomplete: FrameSide[];
+}
+
+/** mm at `dpi` → whole pixels: the spec's exact size, rounded once. */
+export function mmToPx(mm: number, dpi: number): number {
+  return Math.round((mm / MM_PER_INCH) * dpi);
+}
+
+const middle = (band: MmBand) => (band.min + band.max) / 2;
+const clamp = (value: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, value));
+
+/**
+ * Share of the free height left above the crown when the spec gives no eye line: a little more room
+ * below the chin (neck and shoulders) than above the hair, as in the ICAO example portraits.
+ */
+const TOP_SHARE_WITHOUT_EYE_RULE = 0.4;
+
+/**
+ * The crop for one spec: rotate about the eye midpoint so the eye line is level, scale so chin-to-crown
+ * is the middle of the head band (times zoom), put the eyes in the middle of the eye-line band where
+ * that keeps crown and chin inside the frame (else as near as the band allows), centre them across.
+ */
+export function planFrame(head: HeadLandmarks, rules: FrameRules, request: FrameRequest, source: { width: number; height: number }): Frame {
+  const pxPerMm = request.dpi / MM_PER_INCH;
+  const widthPx = mmToPx(rules.widthMm, request.dpi);
+  const heightPx = mmToPx(rules.heightMm, request.dpi);
+  const roll = rollDegrees(head.leftEye, head.rightEye);
+  const angle = (roll * Math.PI) / 180;
+  const across: Point = { x: Math.cos(angle), y: Math.sin(angle) };
+  const down: Point = { x: -Math.sin(angle), y: Math.cos(angle) };
+  const eye: Point = { x: (head.leftEye.x + head.rightEye.x) / 2, y: (head.leftEye.y + head.rightEye.y) / 2 };
+  const along = (p: Point) => (p.x - eye.x) * down.x + (p.y - eye.y) * down.y;
+  const belowEyes = along(head.chin);
+  const aboveEyes = -along(head.crown);
+  if (!(belowEyes > 0 && aboveEyes > 0)) throw new RangeError('the crown must lie above the eyes and the chin below them');
+
+  const headMm = middle(rules.headHeightMm) * request.zoom;
+  const aboveShare = aboveEyes / (belowEyes + aboveEyes);
+  const eyeFromBottomMm = eyeLine(rules, headMm, aboveShare) - request.shiftMm.y;
+  const eyeOut: Point = { x: widthPx / 2 + request.shiftMm.x * pxPerMm, y: heightPx - eyeFromBottomMm * pxPerMm };
+  const scale = (headMm * pxPerMm) / (belowEyes + aboveEyes);
+
+  // the output frame's centre, in the face's own axes, then in the source
+  const du = (widthPx / 2 - eyeOut.x) / scale;
+  const dv = (heightPx / 2 - eyeOut.y) / scale;
+  const centre: Point = { x: eye.x + du * across.x + dv * down.x, y: eye.y + du * across.y + dv * down.y };
+  const toSource = uprightRect(centre, widthPx / scale, heightPx / scale, roll, widthPx, heightPx);
+  return {
+    widthPx,
+    heightPx,
+    pxPerMm,
+    toSource,
+    roll,
+    planned: { eye: eyeOut, crownY: eyeOut.y - aboveEyes * scale, chinY: eyeOut.y + belowEyes * scale },
+    incomplete: sidesOutside(toSource, widthPx, heightPx, source),
+  };
+}
+
+/** eye line above the bottom, mm, for a head of `headMm` of which `aboveShare` lies above the eyes */
+function eyeLine(rules: FrameRules, headMm: number, aboveShare: number): number {
+  // eye heights that keep the crown at or below the top edge and the chin at or above the bottom edge
+  const lowest = (1 - aboveShare) * headMm;
+  const highest = rules.heightMm - aboveShare * headMm;
+  const band = rules.eyeLineFromBottomMm;
+  if (!band) return rules.heightMm - (rules.heightMm - headMm) * TOP_SHARE_WITHOUT_EYE_RULE - aboveShare * headMm;
+  const lo = Math.max(band.min, lowest);
+  const hi = Math.min(band.max, highest);
+  // the band wins over the frame edges when both cannot hold: the spec's eye rule is what is checked
+  return lo <= hi ? clamp(middle(band), lo, hi) : clamp(middle(band), band.min, band.max);
+}
+
+/** Samples along each output edge: a side is incomplete when any of it maps outside the source. */
+function sidesOutside(toSource: Affine, width: number, height: number, source: { width: number; height: number }): FrameSide[] {
+  const STEPS = 32;
+  const outside = (x: number, y: number) => {
+    const p = outputToSource(toSource, { x, y });
+    return p.x < 0 || p.y < 0 || p.x > source.width || p.y > source.height;
+  };
+  const edge = (point: (t: number) => [number, number]) => Array.from({ length: STEPS + 1 }, (_, i) => point(i / STEPS)).some(([x, y]) => outside(x, y));
+  const sides: FrameSide[] = [];
+  // pixel centres of the outermost rows and columns
+  if (edge((t) => [0.5 + t * (width - 1), 0.5])) sides.push('TOP');
+  if (edge((t) => [0.5 + t * (width - 1), height - 0.5])) sides.push('BOTTOM');
+  if (edge((t) => [0.5, 0.5 + t * (height - 1)])) sides.push('LEFT');
+  if (edge((t) => [width - 0.5, 0.5 + t * (height - 1)])) sides.push('RIGHT');
+  return sides;
+}
