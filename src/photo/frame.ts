@@ -1,5 +1,6 @@
 import { outputToSource, rollDegrees, uprightRect, type Affine } from '../pipeline/geometry.ts';
 import type { Point } from '../pipeline/types.ts';
+import { mmToPx } from './specs/spec-table.ts';
 
 export const MM_PER_INCH = 25.4;
 
@@ -50,11 +51,6 @@ export interface Frame {
   planned: { eye: Point; crownY: number; chinY: number };
   /** output sides that reach beyond the source photo and are padded */
   incomplete: FrameSide[];
-}
-
-/** mm at `dpi` → whole pixels: the spec's exact size, rounded once. */
-export function mmToPx(mm: number, dpi: number): number {
-  return Math.round((mm / MM_PER_INCH) * dpi);
 }
 
 const middle = (band: MmBand) => (band.min + band.max) / 2;
