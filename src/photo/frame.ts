@@ -83,7 +83,8 @@ export function planFrame(head: HeadLandmarks, rules: FrameRules, request: Frame
 
   const headMm = middle(rules.headHeightMm) * request.zoom;
   const aboveShare = aboveEyes / (belowEyes + aboveEyes);
-  const eyeFromBottomMm = eyeLine(rules, headMm, aboveShare) - request.shiftMm.y;
+  // placed in the frame as rounded to whole pixels, so the bands hold for the pixels actually written
+  const eyeFromBottomMm = eyeLine(heightPx / pxPerMm, rules.eyeLineFromBottomMm, headMm, aboveShare) - request.shiftMm.y;
   const eyeOut: Point = { x: widthPx / 2 + request.shiftMm.x * pxPerMm, y: heightPx - eyeFromBottomMm * pxPerMm };
   const scale = (headMm * pxPerMm) / (belowEyes + aboveEyes);
 
@@ -99,36 +100,50 @@ export function planFrame(head: HeadLandmarks, rules: FrameRules, request: Frame
     toSource,
     roll,
     planned: { eye: eyeOut, crownY: eyeOut.y - aboveEyes * scale, chinY: eyeOut.y + belowEyes * scale },
-    incomplete: sidesOutside(toSource, widthPx, heightPx, source),
+    incomplete: sidesOutside(toSource, widthPx, heightPx, source, across),
   };
 }
 
-/** eye line above the bottom, mm, for a head of `headMm` of which `aboveShare` lies above the eyes */
-function eyeLine(rules: FrameRules, headMm: number, aboveShare: number): number {
+/** eye line above the bottom of a frame `frameHeightMm` high, mm, for a head of `headMm` of which `aboveShare` lies above the eyes */
+function eyeLine(frameHeightMm: number, band: MmBand | undefined, headMm: number, aboveShare: number): number {
   // eye heights that keep the crown at or below the top edge and the chin at or above the bottom edge
   const lowest = (1 - aboveShare) * headMm;
-  const highest = rules.heightMm - aboveShare * headMm;
-  const band = rules.eyeLineFromBottomMm;
-  if (!band) return rules.heightMm - (rules.heightMm - headMm) * TOP_SHARE_WITHOUT_EYE_RULE - aboveShare * headMm;
+  const highest = frameHeightMm - aboveShare * headMm;
+  if (!band) return frameHeightMm - (frameHeightMm - headMm) * TOP_SHARE_WITHOUT_EYE_RULE - aboveShare * headMm;
   const lo = Math.max(band.min, lowest);
   const hi = Math.min(band.max, highest);
   // the band wins over the frame edges when both cannot hold: the spec's eye rule is what is checked
   return lo <= hi ? clamp(middle(band), lo, hi) : clamp(middle(band), band.min, band.max);
 }
 
-/** Samples along each output edge: a side is incomplete when any of it maps outside the source. */
-function sidesOutside(toSource: Affine, width: number, height: number, source: { width: number; height: number }): FrameSide[] {
+/**
+ * Samples along each output edge. A side needs padding when a point on it falls outside the source
+ * across a source edge facing the same way (within 45°): where the photo's bottom edge cuts the
+ * frame, the points of the left and right edges below it are the bottom's padding, not theirs.
+ */
+function sidesOutside(toSource: Affine, width: number, height: number, source: { width: number; height: number }, across: Point): FrameSide[] {
   const STEPS = 32;
-  const outside = (x: number, y: number) => {
+  const down: Point = { x: -across.y, y: across.x };
+  /** outward directions of the source edges a point lies beyond */
+  const beyond = (x: number, y: number): Point[] => {
     const p = outputToSource(toSource, { x, y });
-    return p.x < 0 || p.y < 0 || p.x > source.width || p.y > source.height;
+    return [
+      ...(p.x < 0 ? [{ x: -1, y: 0 }] : []),
+      ...(p.x > source.width ? [{ x: 1, y: 0 }] : []),
+      ...(p.y < 0 ? [{ x: 0, y: -1 }] : []),
+      ...(p.y > source.height ? [{ x: 0, y: 1 }] : []),
+    ];
   };
-  const edge = (point: (t: number) => [number, number]) => Array.from({ length: STEPS + 1 }, (_, i) => point(i / STEPS)).some(([x, y]) => outside(x, y));
-  const sides: FrameSide[] = [];
-  // pixel centres of the outermost rows and columns
-  if (edge((t) => [0.5 + t * (width - 1), 0.5])) sides.push('TOP');
-  if (edge((t) => [0.5 + t * (width - 1), height - 0.5])) sides.push('BOTTOM');
-  if (edge((t) => [0.5, 0.5 + t * (height - 1)])) sides.push('LEFT');
-  if (edge((t) => [width - 0.5, 0.5 + t * (height - 1)])) sides.push('RIGHT');
-  return sides;
+  const sides: [FrameSide, Point, (t: number) => [number, number]][] = [
+    // pixel centres of the outermost rows and columns; each side's outward direction in the source
+    ['TOP', { x: -down.x, y: -down.y }, (t) => [0.5 + t * (width - 1), 0.5]],
+    ['BOTTOM', down, (t) => [0.5 + t * (width - 1), height - 0.5]],
+    ['LEFT', { x: -across.x, y: -across.y }, (t) => [0.5, 0.5 + t * (height - 1)]],
+    ['RIGHT', across, (t) => [width - 0.5, 0.5 + t * (height - 1)]],
+  ];
+  return sides
+    .filter(([, outward, at]) =>
+      Array.from({ length: STEPS + 1 }, (_, i) => at(i / STEPS)).some(([x, y]) => beyond(x, y).some((edge) => edge.x * outward.x + edge.y * outward.y > Math.SQRT1_2)),
+    )
+    .map(([side]) => side);
 }
