@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes'] as const;
+export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'segmentation'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 
 /** Roles the pipeline cannot run without; the others switch their stage off when absent. */
