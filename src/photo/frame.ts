@@ -1,4 +1,4 @@
-import { outputToSource, rollDegrees, uprightRect, type Affine } from '../pipeline/geometry.ts';
+import { composeAffine, outputToSource, rollDegrees, uprightRect, type Affine } from '../pipeline/geometry.ts';
 import type { Point } from '../pipeline/types.ts';
 import { mmToPx } from './specs/spec-table.ts';
 
@@ -146,4 +146,21 @@ function sidesOutside(toSource: Affine, width: number, height: number, source: {
       Array.from({ length: STEPS + 1 }, (_, i) => at(i / STEPS)).some(([x, y]) => beyond(x, y).some((edge) => edge.x * outward.x + edge.y * outward.y > Math.SQRT1_2)),
     )
     .map(([side]) => side);
+}
+
+/** The same frame written `width`×`height` pixels (a photo downscaled to meet a file-size limit), same size in mm. */
+export function resizedFrame(frame: Frame, width: number, height: number): Frame {
+  const sx = frame.widthPx / width;
+  const sy = frame.heightPx / height;
+  // pixel-centre coordinates: x = (x' + ½)·s − ½
+  const toSource = composeAffine(frame.toSource, [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5]);
+  const scale = (p: Point): Point => ({ x: p.x / sx, y: p.y / sy });
+  return {
+    ...frame,
+    widthPx: width,
+    heightPx: height,
+    pxPerMm: frame.pxPerMm / sy,
+    toSource,
+    planned: { eye: scale(frame.planned.eye), crownY: frame.planned.crownY / sy, chinY: frame.planned.chinY / sy },
+  };
 }

@@ -2,6 +2,7 @@ import { outputToSource } from '../pipeline/geometry.ts';
 import type { Picture } from '../pipeline/picture.ts';
 import type { RgbImage } from '../pipeline/types.ts';
 import type { Frame } from './frame.ts';
+import type { PersonMask } from './segmentation/index.ts';
 
 export type Rgb = readonly [r: number, g: number, b: number];
 
@@ -32,4 +33,27 @@ export function renderFrame(picture: Picture, frame: Frame, padding: Rgb): RgbIm
     }
   }
   return image;
+}
+
+/** The person mask under the output frame (bilinear; 0 beyond the source), to read the output's hair top from. */
+export function frameMask(mask: PersonMask, frame: Frame): PersonMask {
+  const { widthPx: width, heightPx: height } = frame;
+  const alpha = new Float32Array(width * height);
+  const at = (x: number, y: number) => (x < 0 || y < 0 || x >= mask.width || y >= mask.height ? 0 : mask.alpha[y * mask.width + x]);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const p = outputToSource(frame.toSource, { x: x + 0.5, y: y + 0.5 });
+      // pixel-centre coordinates of the source
+      const fx = p.x - 0.5;
+      const fy = p.y - 0.5;
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      const wx = fx - x0;
+      const wy = fy - y0;
+      const top = at(x0, y0) * (1 - wx) + at(x0 + 1, y0) * wx;
+      const bottom = at(x0, y0 + 1) * (1 - wx) + at(x0 + 1, y0 + 1) * wx;
+      alpha[y * width + x] = top * (1 - wy) + bottom * wy;
+    }
+  }
+  return { width, height, alpha };
 }
