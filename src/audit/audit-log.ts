@@ -63,6 +63,7 @@ export class AuditLog {
   private readonly db: Database.Database;
   private readonly insert;
   private readonly range;
+  private readonly decisions;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -81,6 +82,9 @@ export class AuditLog {
     this.range = this.db.prepare<[string, string], AuditEvent>(`
       SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id
       FROM audit_events WHERE at >= ? AND at < ? ORDER BY seq`);
+    this.decisions = this.db.prepare<[string | null, string], { decision: string; count: number }>(`
+      SELECT decision, COUNT(*) AS count FROM audit_events
+      WHERE key_id IS ? AND operation = ? AND code = 'ok' AND decision IS NOT NULL GROUP BY decision`);
   }
 
   append(event: AuditEvent): void {
@@ -90,6 +94,11 @@ export class AuditLog {
   /** Events with `from <= at < to` (ISO 8601 strings compare in time order), oldest first. */
   between(from: string, to: string): IterableIterator<AuditEvent> {
     return this.range.iterate(from, to);
+  }
+
+  /** How many successful requests of `operation` a key made, by decision (a scan: for occasional account queries). */
+  decisionCounts(keyId: string | null, operation: string): Record<string, number> {
+    return Object.fromEntries(this.decisions.all(keyId, operation).map((row) => [row.decision, row.count]));
   }
 
   close(): void {

@@ -11,6 +11,10 @@ import type { BiometricService } from '../services/biometric.service.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
+import { idPhotoRouter, ID_PHOTO_PATHS } from '../photo/id-photo.controller.ts';
+import { PASSPORT_PHOTO_PATHS, passportPhotoRouter } from '../photo/passport-photo.controller.ts';
+import type { PassportPhotoService } from '../photo/passport-photo.service.ts';
+import type { ProgressHub } from '../photo/progress.ts';
 import { biometricRouter } from './biometric.controller.ts';
 import { ID_CROPPER_PATHS, idCropperRouter, type DocumentCropping } from './id-cropper.controller.ts';
 import { metadataSchemas } from './metadata.ts';
@@ -29,6 +33,7 @@ export interface AppDependencies {
   metrics: Metrics;
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
+  photo: { service: PassportPhotoService; progress: ProgressHub };
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -40,12 +45,18 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/delete': 'delete',
     [PHOTO_CHECK_PATH]: 'check',
     ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
+    ...Object.fromEntries(Object.values(PASSPORT_PHOTO_PATHS).map((path) => [path, 'photo' as const])),
+    // the /v2/ API carries its key in the JSON body: its controller authenticates (GET /v2/health is open)
+    ...Object.fromEntries(ID_PHOTO_PATHS.map((path) => [path, 'public' as const])),
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents }: AppDependencies): Koa {
+/** Photo jobs decode 12 megapixels, segment and re-measure: they get their own, longer time limit. */
+const isPhotoPath = (path: string) => path.startsWith(PASSPORT_PHOTO_PATHS.base) || path.startsWith('/v2/');
+
+export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents, photo }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -54,6 +65,8 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
     biometric,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
     idCropperRouter(documents, config.documents.maxJsonBytes),
+    passportPhotoRouter(photo.service, photo.progress, config.limits, config.limits.maxJsonBytes, config.photo.requestTimeoutMs),
+    idPhotoRouter(photo.service, auth, audit, config.photo.maxJsonBytes),
     utilityRouter(gallery, health),
     openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),
@@ -62,7 +75,7 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
   app.use(errorResponses(biometric));
   app.use(metrics.middleware(routers));
   app.use(notFound(routers));
-  app.use(requestTimeout(config.limits.requestTimeoutMs));
+  app.use(requestTimeout((ctx) => (isPhotoPath(ctx.path) ? config.photo.requestTimeoutMs : config.limits.requestTimeoutMs)));
   app.use(auditTrail(audit));
   app.use(authentication(auth, routers, routeAccess(config)));
   for (const router of routers) app.use(router.routes());
