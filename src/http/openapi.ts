@@ -6,6 +6,7 @@ import { METRICS_PATH } from '../metrics/metrics.ts';
 import { OPERATIONS } from '../security/auth.service.ts';
 import { MAX_SUBJECT_ID_LENGTH } from './metadata.ts';
 import { PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
+import { photoOpenApi } from '../photo/openapi.ts';
 import { DEFAULT_PROFILE, ISSUE_CODES, SENSITIVITIES, type ComplianceProfiles } from '../compliance/profiles.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -115,6 +116,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
   const subjectId = { type: 'string', minLength: 1, maxLength: MAX_SUBJECT_ID_LENGTH, description: 'subject id; no control characters' };
   const threshold = { type: 'number', minimum: 0, maximum: 1, default: config.matching.defaultThreshold, description: 'minimum calibrated score (0–1) for a match' };
   const healthSecurity = config.auth.publicHealth ? [{}] : undefined;
+  const photo = photoOpenApi();
   return {
     openapi: '3.1.0',
     info: {
@@ -126,7 +128,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
-    tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'documents' }, { name: 'utility' }],
+    tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'documents' }, { name: 'passport-photo' }, { name: 'id-photo-v2' }, { name: 'utility' }],
     paths: {
       '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true), 'EnrolResponse', MULTIPART_ERRORS),
       '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
@@ -146,6 +148,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
       },
       '/api/v1/id_cropper/register': idCropperOperation('idCropperRegister', 'Crop an ID document out of a photo'),
       '/api/v1/id_cropper_register': idCropperOperation('idCropperRegisterAlias', 'Crop an ID document out of a photo (the same endpoint, the reference\'s other spelling)'),
+      ...photo.paths,
       '/api/v1/health': utilityOperation('health', 'Component health', 'HealthResponse', { '503': { description: 'a component is down', content: { 'application/json': { schema: ref('HealthResponse') } } } }, healthSecurity),
       '/api/v1/partitions': utilityOperation('partitions', 'Partition names (admin scope)', 'PartitionsResponse'),
       '/api/v1/stats': utilityOperation('stats', 'Subjects per partition (admin scope)', 'StatsResponse'),
@@ -255,6 +258,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
         PhotoCheckResponse: photoCheckResponse(),
         ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },
         ErrorJson: errorBody(),
+        ...photo.schemas,
         IdCropperRequest: {
           type: 'object',
           additionalProperties: false,

@@ -27,7 +27,7 @@ const sensitivities = z
 const image = z.string({ error: 'imageBase64 is required' }).min(1, 'imageBase64 must not be empty');
 const specCode = z.string({ error: 'specCode is required' }).min(1).max(64);
 
-const schemas = {
+export const idPhotoRequestSchemas = {
   plain: z.strictObject(credentials),
   spec: z.strictObject({ ...credentials, specCode }),
   make: z.strictObject({
@@ -97,33 +97,34 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, 
     service.assertCanAcceptImage();
     await next();
   };
-  const url = (ctx: Context, path: string) => `${ctx.origin}${path}`;
+  // absolute URLs on this server, as the reference's clients expect (it answers with S3 URLs)
+  const url = (ctx: Context, path: string) => `${ctx.protocol}://${ctx.host}${path}`;
 
   router.get('/health', (ctx) => {
     ctx.body = { status: 'GOOD' };
   });
 
   router.post('/queryAccountStatus', json, async (ctx) => {
-    const owner = authenticate(ctx, auth, await parseJsonRequest(ctx, schemas.plain, maxJsonBytes));
+    const owner = authenticate(ctx, auth, await parseJsonRequest(ctx, idPhotoRequestSchemas.plain, maxJsonBytes));
     const used = audit.decisionCounts(owner, 'photo');
     // a self-hosted server has no subscription or quota: the account is always active and unmetered
     ctx.body = { accountStatus: 'SUBSCRIBED', subscription: { subscriptionStatus: 'SUBSCRIPTION_COMPLETE' }, usage: { makeIdPhoto: used.made ?? 0, makeIdPhotoWatermark: used.watermarked ?? 0, getIdPhotoNoWatermark: used.released ?? 0 } };
   });
 
   router.post('/listIdPhotoSpecCode', json, async (ctx) => {
-    authenticate(ctx, auth, await parseJsonRequest(ctx, schemas.plain, maxJsonBytes));
+    authenticate(ctx, auth, await parseJsonRequest(ctx, idPhotoRequestSchemas.plain, maxJsonBytes));
     const results = service.listSpecs().map((spec) => ({ specCode: spec.code, specCodeName: spec.documentLabel }));
     ctx.body = { results, total: results.length };
   });
 
   router.post('/getIdPhotoSpec', json, async (ctx) => {
-    const request = await parseJsonRequest(ctx, schemas.spec, maxJsonBytes);
+    const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.spec, maxJsonBytes);
     authenticate(ctx, auth, request);
     ctx.body = specDetails(service.spec(request.specCode));
   });
 
   router.post('/makeIdPhoto', json, refuseWhenBusy, async (ctx) => {
-    const request = await parseJsonRequest(ctx, schemas.make, maxJsonBytes);
+    const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.make, maxJsonBytes);
     const owner = authenticate(ctx, auth, request);
     const made = await service.makeIdPhoto(base64Image(request.imageBase64, 'imageBase64'), { specCode: request.specCode, issueSensitivityOverride: request.issueSensitivityOverride, sheetSizes: request.photoSheet?.sheetSizes ?? [] }, owner);
     ctx.state.operation!.record({ subjectId: made.photoUuid, decision: 'made' });
@@ -138,7 +139,7 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, 
   });
 
   router.post('/makeIdPhotoWatermark', json, refuseWhenBusy, async (ctx) => {
-    const request = await parseJsonRequest(ctx, schemas.watermark, maxJsonBytes);
+    const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.watermark, maxJsonBytes);
     const owner = authenticate(ctx, auth, request);
     const made = await service.makeIdPhoto(base64Image(request.imageBase64, 'imageBase64'), { specCode: request.specCode, issueSensitivityOverride: request.issueSensitivityOverride, sheetSizes: [], watermarkText: request.watermarkText }, owner);
     ctx.state.operation!.record({ subjectId: made.photoUuid, decision: 'watermarked' });
@@ -146,7 +147,7 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, 
   });
 
   router.post('/getIdPhotoNoWatermark', json, async (ctx) => {
-    const request = await parseJsonRequest(ctx, schemas.release, maxJsonBytes);
+    const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.release, maxJsonBytes);
     const owner = authenticate(ctx, auth, request);
     const released = service.release(request.photoUuid, owner);
     ctx.state.operation!.record({ subjectId: request.photoUuid, decision: 'released' });

@@ -30,7 +30,12 @@ describe('the document', () => {
     expect(body).toEqual(JSON.parse(JSON.stringify(openApiDocument(server.config, loadProfiles()))));
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register', '/api/v1/id_cropper_register', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
+      [
+        '/api/v1/delete', '/api/v1/download/{jobId}/{file}', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register', '/api/v1/id_cropper_register',
+        '/api/v1/jobs/{clientJobId}/progress', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats',
+        '/api/v1/tools/passport-photo', '/api/v1/tools/passport-photo/analyze', '/api/v1/tools/passport-photo/generate', '/api/v1/verify',
+        '/metrics', '/v2/getIdPhotoNoWatermark', '/v2/getIdPhotoSpec', '/v2/health', '/v2/listIdPhotoSpecCode', '/v2/makeIdPhoto', '/v2/makeIdPhotoWatermark', '/v2/queryAccountStatus',
+      ],
     );
   });
 
