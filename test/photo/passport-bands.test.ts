@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { pipelineConfigSchema } from '../../src/pipeline/config.ts';
 import { FacePipeline } from '../../src/pipeline/face-pipeline.ts';
 import { IdPhotoMaker, type PhotoAnalysis } from '../../src/photo/id-photo-maker.ts';
+import { encodeJpeg } from '../../src/photo/jpeg-output.ts';
 import { parseHexColour } from '../../src/photo/render.ts';
 import { loadPersonSegmenter } from '../../src/photo/segmentation/index.ts';
 import { loadSpecTable, mmToPx } from '../../src/photo/specs/spec-table.ts';
@@ -53,6 +54,19 @@ describe('generated passport photos re-measure inside the spec bands', () => {
       // level within the landmarks' own jitter: one pixel over a 100-pixel eye distance is 0.6°
       expect(Math.abs(measured!.rollDegrees), code).toBeLessThan(1.5);
       expect(frame.widthPx).toBe(meta.width);
+    }
+  });
+});
+
+describe('dimensions', () => {
+  it('every spec in the table comes out at exactly round(mm / 25.4 × dpi) pixels, its dpi in the JPEG, at 72 and 1200 dpi too', async () => {
+    const analysis = await maker.analyze(fixture('faces/london_001/1.jpg'), { segment: false });
+    for (const spec of table.list()) {
+      for (const dpi of [spec.dpi, 72, 1200]) {
+        const { image } = maker.compose(analysis, spec, { dpi, zoom: 1, shiftMm: { x: 0, y: 0 }, padding: [255, 255, 255] });
+        const meta = await sharp(await encodeJpeg(image, dpi)).metadata();
+        expect([meta.width, meta.height, meta.density], `${spec.code} at ${dpi}`).toEqual([mmToPx(spec.widthMm, dpi), mmToPx(spec.heightMm, dpi), dpi]);
+      }
     }
   });
 });
