@@ -36,6 +36,9 @@ const MM_PER_INCH = 25.4;
 /** Pixels a printed length covers at a resolution, rounded as the output size is. */
 export const mmToPx = (mm: number, dpi: number): number => Math.round((mm / MM_PER_INCH) * dpi);
 
+/** The ICAO 9303 head band, 70-80 % of the frame height, to 0.1 mm: the fill-in where a rule gives no head band. */
+export const icaoHeadBand = (frameHeightMm: number) => ({ min: Math.round(frameHeightMm * 7) / 10, max: Math.round(frameHeightMm * 8) / 10 });
+
 const band = (unit: string) =>
   z
     .strictObject({ min: z.number().positive(), max: z.number().positive() })
@@ -92,6 +95,8 @@ export const photoSpecSchema = z
     dpi: z.int().min(MIN_DPI).max(MAX_DPI),
     /** chin to crown, the crown being the top of the hair */
     headHeightMm: band('mm'),
+    /** true where the rule measures the head to the top of the skull, hair excluded (France, Finland) */
+    headHeightExcludesHair: z.boolean().optional(),
     /** eye line measured from the bottom edge of the frame, where the rule gives one */
     eyeLineFromBottomMm: band('mm').optional(),
     /** minimum distance between the eye centres in the digital image, where the rule gives one */
@@ -108,10 +113,22 @@ export const photoSpecSchema = z
       title: z.string().min(1),
       authority: z.string().min(1),
       checked: z.iso.date(),
+      /**
+       * fields the rule does not give, filled from the ICAO 9303 baseline (head 70-80 % of the frame height);
+       * listed so no one mistakes them for the country's own figures
+       */
+      derived: z.array(z.literal('headHeightMm')).optional(),
+      /** what a reader of the figures should know: a conflicting source, a live-capture route, a unit quirk */
+      note: z.string().min(1).optional(),
     }),
   })
   .superRefine((spec, ctx) => {
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (spec.source.derived?.includes('headHeightMm')) {
+      const icao = icaoHeadBand(spec.heightMm);
+      if (spec.headHeightMm.min !== icao.min || spec.headHeightMm.max !== icao.max)
+        issue(['headHeightMm'], `a head band derived from ICAO is ${icao.min}-${icao.max} mm for a ${spec.heightMm} mm frame`);
+    }
     if (spec.headHeightMm.max >= spec.heightMm) issue(['headHeightMm', 'max'], `head band max ${spec.headHeightMm.max} mm must be below the frame height ${spec.heightMm} mm`);
     const eyes = spec.eyeLineFromBottomMm;
     if (eyes && eyes.max >= spec.heightMm) issue(['eyeLineFromBottomMm', 'max'], `eye band max ${eyes.max} mm must lie inside the frame height ${spec.heightMm} mm`);
