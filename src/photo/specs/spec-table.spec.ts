@@ -84,6 +84,12 @@ describe('photo spec table', () => {
       expect(table.get(code)!.source.derived, code).toBeUndefined();
   });
 
+  it('docs/photo-specs.md lists every spec in its sources table', () => {
+    const doc = readFileSync(new URL('../../../docs/photo-specs.md', import.meta.url), 'utf8');
+    const missing = table.list().filter((s) => !doc.includes(`| \`${s.code}\` | ${s.countryCode} |`));
+    expect(missing.map((s) => s.code)).toEqual([]);
+  });
+
   it('looks specs up by code and by country and document type, as the two photo APIs do', () => {
     expect(table.get('us-passport')).toMatchObject({ country: 'United States', countryCode: 'US', documentType: 'passport', documentLabel: 'US Passport' });
     expect(table.find('US', 'passport')?.code).toBe('us-passport');
