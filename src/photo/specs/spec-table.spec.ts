@@ -140,6 +140,8 @@ describe('photo spec table', () => {
       [patch('gb-passport', { background: { default: '#FFFFFF', allowed: ['#D3D3D3'], forbidden: [], editingAllowed: false } }), /\(gb-passport\)\.background\.default: default #FFFFFF is not among/],
       [patch('gb-passport', { background: { default: '#D3D3D3', allowed: ['#D3D3D3'], forbidden: ['#D3D3D3'], editingAllowed: false } }), /\(gb-passport\)\.background\.forbidden: #D3D3D3 both allowed and forbidden/],
       [patch('gb-passport', { source: { title: 'x', authority: 'y', checked: '24/11/2026' } }), /\(gb-passport\)\.source\.checked: /],
+      [patch('cn-passport', { digital: { fileSizeKb: {} } }), /\(cn-passport\)\.digital\.fileSizeKb: a file-size band needs min, max or both/],
+      [patch('de-id-card', { country: 'Deutschland' }), /\(de-id-card\)\.country: DE is "Germany" elsewhere, not "Deutschland"/],
       [patch('it-passport', { headHeightMm: { min: 32, max: 36 } }), /\(it-passport\)\.headHeightMm: a head band derived from ICAO is 31\.5-36 mm for a 45 mm frame/],
       [tableWith((specs) => specs.push({ ...specs[indexOf('gb-passport')], documentType: 'visa' })), /specs\[\d+\] \(gb-passport\)\.code: duplicate code gb-passport \(also specs\[\d+\]\)/],
       [tableWith((specs) => specs.push({ ...specs[indexOf('gb-passport')], code: 'uk-passport' })), /\(uk-passport\)\.documentType: second GB\/passport spec/],

@@ -70,6 +70,7 @@ const digitalSchema = z.strictObject({
   heightPx: pixelBand.optional(),
   fileSizeKb: z
     .strictObject({ min: z.number().positive().optional(), max: z.number().positive().optional() })
+    .refine((b) => b.min !== undefined || b.max !== undefined, 'a file-size band needs min, max or both')
     .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, 'min must not exceed max (KB)')
     .optional(),
   format: z.literal('jpeg').optional(),
@@ -80,7 +81,7 @@ const digitalSchema = z.strictObject({
   tiedToPrint: z.boolean().optional(),
 });
 
-export const photoSpecSchema = z
+const photoSpecSchema = z
   .strictObject({
     code: z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'a code is lower-case words joined by hyphens, e.g. us-passport'),
     country: z.string().min(1),
@@ -158,6 +159,7 @@ const specFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Map<string, number>();
     const byCountryType = new Map<string, number>();
+    const countryNames = new Map<string, string>();
     file.specs.forEach((spec, i) => {
       if (seen.has(spec.code)) ctx.addIssue({ code: 'custom', path: ['specs', i, 'code'], message: `duplicate code ${spec.code} (also specs[${seen.get(spec.code)}])` });
       else seen.set(spec.code, i);
@@ -165,6 +167,10 @@ const specFileSchema = z
       const key = `${spec.countryCode}/${spec.documentType}`;
       if (byCountryType.has(key)) ctx.addIssue({ code: 'custom', path: ['specs', i, 'documentType'], message: `second ${key} spec (also specs[${byCountryType.get(key)}])` });
       else byCountryType.set(key, i);
+      const name = countryNames.get(spec.countryCode);
+      if (name !== undefined && name !== spec.country)
+        ctx.addIssue({ code: 'custom', path: ['specs', i, 'country'], message: `${spec.countryCode} is "${name}" elsewhere, not "${spec.country}"` });
+      else countryNames.set(spec.countryCode, spec.country);
     });
   });
 
