@@ -139,6 +139,7 @@ describe('photo spec table', () => {
       [patch('cn-passport', { digital: { fileSizeKb: { min: 120, max: 40 } } }), /\(cn-passport\)\.digital\.fileSizeKb: min must not exceed max \(KB\)/],
       [patch('gb-passport', { background: { default: '#FFFFFF', allowed: ['#D3D3D3'], forbidden: [], editingAllowed: false } }), /\(gb-passport\)\.background\.default: default #FFFFFF is not among/],
       [patch('gb-passport', { background: { default: '#D3D3D3', allowed: ['#D3D3D3'], forbidden: ['#D3D3D3'], editingAllowed: false } }), /\(gb-passport\)\.background\.forbidden: #D3D3D3 both allowed and forbidden/],
+      [patch('gb-passport', { background: { default: '#EEEEEE', allowed: ['#EEEEEE'], forbidden: [], editingAllowed: false } }), /\(gb-passport\)\.background\.default: a background colour is one of #FFFFFF/],
       [patch('gb-passport', { source: { title: 'x', authority: 'y', checked: '24/11/2026' } }), /\(gb-passport\)\.source\.checked: /],
       [patch('cn-passport', { digital: { fileSizeKb: {} } }), /\(cn-passport\)\.digital\.fileSizeKb: a file-size band needs min, max or both/],
       [patch('de-id-card', { country: 'Deutschland' }), /\(de-id-card\)\.country: DE is "Germany" elsewhere, not "Deutschland"/],

@@ -48,7 +48,22 @@ const pixelBand = z
   .strictObject({ min: z.int().positive(), max: z.int().positive() })
   .refine((b) => b.min <= b.max, 'min must not exceed max (px)');
 
-const colour = z.string().regex(/^#[0-9A-F]{6}$/, 'a colour is #RRGGBB in upper case');
+/**
+ * The colours rules name, each as one representative #RRGGBB (CSS named colours where one exists), with the
+ * name an API reports beside it (reference 001's backgroundColorName).
+ */
+export const BACKGROUND_COLOURS = {
+  '#FFFFFF': 'white',
+  '#F5F5F5': 'off-white',
+  '#D3D3D3': 'light grey',
+  '#FFFDD0': 'cream',
+  '#ADD8E6': 'light blue',
+} as const;
+export type BackgroundColour = keyof typeof BACKGROUND_COLOURS;
+
+const colour = z.enum(Object.keys(BACKGROUND_COLOURS) as [BackgroundColour, ...BackgroundColour[]], {
+  error: `a background colour is one of ${Object.keys(BACKGROUND_COLOURS).join(', ')} (see BACKGROUND_COLOURS)`,
+});
 
 const backgroundSchema = z
   .strictObject({
