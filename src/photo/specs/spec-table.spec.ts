@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SPECS_FILE, loadSpecTable, mmToPx, SPECS_SCHEMA_FILE, specsJsonSchema, type PhotoSpec } from './spec-table.ts';
+import {
+  DEFAULT_SPECS_FILE,
+  DOCUMENT_TYPES,
+  icaoHeadBand,
+  loadSpecTable,
+  mmToPx,
+  NON_COUNTRY_CODES,
+  SPECS_SCHEMA_FILE,
+  specsJsonSchema,
+  type PhotoSpec,
+} from './spec-table.ts';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
@@ -57,12 +67,36 @@ describe('photo spec table', () => {
     expect(icao.headHeightMm.max / icao.heightMm).toBeCloseTo(0.8, 10);
   });
 
+  it('covers at least 100 documents across at least 60 countries, every kind of document among them', () => {
+    const specs = table.list();
+    expect(specs.length).toBeGreaterThanOrEqual(100);
+    const countries = new Set(specs.map((s) => s.countryCode).filter((c) => !(c in NON_COUNTRY_CODES)));
+    expect(countries.size).toBeGreaterThanOrEqual(60);
+    expect(new Set(specs.map((s) => s.documentType))).toEqual(new Set(DOCUMENT_TYPES));
+  });
+
+  it('a head band the rule does not give is the ICAO 70-80 % of the frame, and says so', () => {
+    const derived = table.list().filter((s) => s.source.derived?.includes('headHeightMm'));
+    expect(derived.length).toBeGreaterThan(0);
+    for (const spec of derived) expect(spec.headHeightMm, spec.code).toEqual(icaoHeadBand(spec.heightMm));
+    // anchors carry the country's own figures, never the fill-in
+    for (const code of ['us-passport', 'gb-passport', 'schengen-visa', 'de-passport', 'au-passport', 'nl-passport', 'ca-passport', 'cn-passport'])
+      expect(table.get(code)!.source.derived, code).toBeUndefined();
+  });
+
+  it('docs/photo-specs.md lists every spec in its sources table', () => {
+    const doc = readFileSync(new URL('../../../docs/photo-specs.md', import.meta.url), 'utf8');
+    const missing = table.list().filter((s) => !doc.includes(`| \`${s.code}\` | ${s.countryCode} |`));
+    expect(missing.map((s) => s.code)).toEqual([]);
+  });
+
   it('looks specs up by code and by country and document type, as the two photo APIs do', () => {
     expect(table.get('us-passport')).toMatchObject({ country: 'United States', countryCode: 'US', documentType: 'passport', documentLabel: 'US Passport' });
     expect(table.find('US', 'passport')?.code).toBe('us-passport');
     expect(table.find('EU', 'visa')?.code).toBe('schengen-visa');
     expect(table.get('xx-passport')).toBeUndefined();
-    expect(table.find('GB', 'driving-licence')).toBeUndefined();
+    expect(table.find('GB', 'residence-permit')).toBeUndefined();
+    expect(table.find('GB', 'driving-licence')?.code).toBe('gb-driving-licence');
     expect(new Set(table.list().map((s) => s.code)).size).toBe(table.list().length);
   });
 
@@ -105,7 +139,11 @@ describe('photo spec table', () => {
       [patch('cn-passport', { digital: { fileSizeKb: { min: 120, max: 40 } } }), /\(cn-passport\)\.digital\.fileSizeKb: min must not exceed max \(KB\)/],
       [patch('gb-passport', { background: { default: '#FFFFFF', allowed: ['#D3D3D3'], forbidden: [], editingAllowed: false } }), /\(gb-passport\)\.background\.default: default #FFFFFF is not among/],
       [patch('gb-passport', { background: { default: '#D3D3D3', allowed: ['#D3D3D3'], forbidden: ['#D3D3D3'], editingAllowed: false } }), /\(gb-passport\)\.background\.forbidden: #D3D3D3 both allowed and forbidden/],
+      [patch('gb-passport', { background: { default: '#EEEEEE', allowed: ['#EEEEEE'], forbidden: [], editingAllowed: false } }), /\(gb-passport\)\.background\.default: a background colour is one of #FFFFFF/],
       [patch('gb-passport', { source: { title: 'x', authority: 'y', checked: '24/11/2026' } }), /\(gb-passport\)\.source\.checked: /],
+      [patch('cn-passport', { digital: { fileSizeKb: {} } }), /\(cn-passport\)\.digital\.fileSizeKb: a file-size band needs min, max or both/],
+      [patch('de-id-card', { country: 'Deutschland' }), /\(de-id-card\)\.country: DE is "Germany" elsewhere, not "Deutschland"/],
+      [patch('it-passport', { headHeightMm: { min: 32, max: 36 } }), /\(it-passport\)\.headHeightMm: a head band derived from ICAO is 31\.5-36 mm for a 45 mm frame/],
       [tableWith((specs) => specs.push({ ...specs[indexOf('gb-passport')], documentType: 'visa' })), /specs\[\d+\] \(gb-passport\)\.code: duplicate code gb-passport \(also specs\[\d+\]\)/],
       [tableWith((specs) => specs.push({ ...specs[indexOf('gb-passport')], code: 'uk-passport' })), /\(uk-passport\)\.documentType: second GB\/passport spec/],
     ];

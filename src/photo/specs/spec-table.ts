@@ -36,6 +36,9 @@ const MM_PER_INCH = 25.4;
 /** Pixels a printed length covers at a resolution, rounded as the output size is. */
 export const mmToPx = (mm: number, dpi: number): number => Math.round((mm / MM_PER_INCH) * dpi);
 
+/** The ICAO 9303 head band, 70-80 % of the frame height, to 0.1 mm: the fill-in where a rule gives no head band. */
+export const icaoHeadBand = (frameHeightMm: number) => ({ min: Math.round(frameHeightMm * 7) / 10, max: Math.round(frameHeightMm * 8) / 10 });
+
 const band = (unit: string) =>
   z
     .strictObject({ min: z.number().positive(), max: z.number().positive() })
@@ -45,7 +48,22 @@ const pixelBand = z
   .strictObject({ min: z.int().positive(), max: z.int().positive() })
   .refine((b) => b.min <= b.max, 'min must not exceed max (px)');
 
-const colour = z.string().regex(/^#[0-9A-F]{6}$/, 'a colour is #RRGGBB in upper case');
+/**
+ * The colours rules name, each as one representative #RRGGBB (CSS named colours where one exists), with the
+ * name an API reports beside it (reference 001's backgroundColorName).
+ */
+export const BACKGROUND_COLOURS = {
+  '#FFFFFF': 'white',
+  '#F5F5F5': 'off-white',
+  '#D3D3D3': 'light grey',
+  '#FFFDD0': 'cream',
+  '#ADD8E6': 'light blue',
+} as const;
+export type BackgroundColour = keyof typeof BACKGROUND_COLOURS;
+
+const colour = z.enum(Object.keys(BACKGROUND_COLOURS) as [BackgroundColour, ...BackgroundColour[]], {
+  error: `a background colour is one of ${Object.keys(BACKGROUND_COLOURS).join(', ')} (see BACKGROUND_COLOURS)`,
+});
 
 const backgroundSchema = z
   .strictObject({
@@ -67,6 +85,7 @@ const digitalSchema = z.strictObject({
   heightPx: pixelBand.optional(),
   fileSizeKb: z
     .strictObject({ min: z.number().positive().optional(), max: z.number().positive().optional() })
+    .refine((b) => b.min !== undefined || b.max !== undefined, 'a file-size band needs min, max or both')
     .refine((b) => b.min === undefined || b.max === undefined || b.min <= b.max, 'min must not exceed max (KB)')
     .optional(),
   format: z.literal('jpeg').optional(),
@@ -77,7 +96,7 @@ const digitalSchema = z.strictObject({
   tiedToPrint: z.boolean().optional(),
 });
 
-export const photoSpecSchema = z
+const photoSpecSchema = z
   .strictObject({
     code: z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'a code is lower-case words joined by hyphens, e.g. us-passport'),
     country: z.string().min(1),
@@ -92,6 +111,8 @@ export const photoSpecSchema = z
     dpi: z.int().min(MIN_DPI).max(MAX_DPI),
     /** chin to crown, the crown being the top of the hair */
     headHeightMm: band('mm'),
+    /** true where the rule measures the head to the top of the skull, hair excluded (France, Finland) */
+    headHeightExcludesHair: z.boolean().optional(),
     /** eye line measured from the bottom edge of the frame, where the rule gives one */
     eyeLineFromBottomMm: band('mm').optional(),
     /** minimum distance between the eye centres in the digital image, where the rule gives one */
@@ -108,10 +129,22 @@ export const photoSpecSchema = z
       title: z.string().min(1),
       authority: z.string().min(1),
       checked: z.iso.date(),
+      /**
+       * fields the rule does not give, filled from the ICAO 9303 baseline (head 70-80 % of the frame height);
+       * listed so no one mistakes them for the country's own figures
+       */
+      derived: z.array(z.literal('headHeightMm')).optional(),
+      /** what a reader of the figures should know: a conflicting source, a live-capture route, a unit quirk */
+      note: z.string().min(1).optional(),
     }),
   })
   .superRefine((spec, ctx) => {
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (spec.source.derived?.includes('headHeightMm')) {
+      const icao = icaoHeadBand(spec.heightMm);
+      if (spec.headHeightMm.min !== icao.min || spec.headHeightMm.max !== icao.max)
+        issue(['headHeightMm'], `a head band derived from ICAO is ${icao.min}-${icao.max} mm for a ${spec.heightMm} mm frame`);
+    }
     if (spec.headHeightMm.max >= spec.heightMm) issue(['headHeightMm', 'max'], `head band max ${spec.headHeightMm.max} mm must be below the frame height ${spec.heightMm} mm`);
     const eyes = spec.eyeLineFromBottomMm;
     if (eyes && eyes.max >= spec.heightMm) issue(['eyeLineFromBottomMm', 'max'], `eye band max ${eyes.max} mm must lie inside the frame height ${spec.heightMm} mm`);
@@ -141,6 +174,7 @@ const specFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Map<string, number>();
     const byCountryType = new Map<string, number>();
+    const countryNames = new Map<string, string>();
     file.specs.forEach((spec, i) => {
       if (seen.has(spec.code)) ctx.addIssue({ code: 'custom', path: ['specs', i, 'code'], message: `duplicate code ${spec.code} (also specs[${seen.get(spec.code)}])` });
       else seen.set(spec.code, i);
@@ -148,6 +182,10 @@ const specFileSchema = z
       const key = `${spec.countryCode}/${spec.documentType}`;
       if (byCountryType.has(key)) ctx.addIssue({ code: 'custom', path: ['specs', i, 'documentType'], message: `second ${key} spec (also specs[${byCountryType.get(key)}])` });
       else byCountryType.set(key, i);
+      const name = countryNames.get(spec.countryCode);
+      if (name !== undefined && name !== spec.country)
+        ctx.addIssue({ code: 'custom', path: ['specs', i, 'country'], message: `${spec.countryCode} is "${name}" elsewhere, not "${spec.country}"` });
+      else countryNames.set(spec.countryCode, spec.country);
     });
   });
 
