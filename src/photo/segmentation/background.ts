@@ -16,6 +16,14 @@ const ESTIMATE_RADIUS_SHARE = 0.03;
  * solving for F at a tiny alpha would magnify noise.
  */
 const CERTAIN = 1 / 255;
+/**
+ * Only pixels below this alpha inform the background estimate: a pixel that holds even a little of the
+ * person would tint the estimate with the person's colour, and the decontamination would then take
+ * that colour out of the edge.
+ */
+const SURE_BACKGROUND = 0.03;
+/** a window must be at least this share sure background for its mean to be the estimate */
+const MIN_BACKGROUND_SHARE = 0.05;
 
 export function replaceBackground(image: RgbImage, mask: PersonMask, colour: [number, number, number]): RgbImage {
   if (mask.width !== image.width || mask.height !== image.height) throw new Error(`mask is ${mask.width}×${mask.height}, image ${image.width}×${image.height}`);
@@ -45,41 +53,45 @@ export function replaceBackground(image: RgbImage, mask: PersonMask, colour: [nu
 }
 
 /**
- * The old background's colour near each pixel: the mean of nearby pixels weighted by how surely they are
- * background, on a coarse grid. Where no background is near (deep inside the person) the whole photo's
- * background mean stands in.
+ * The old background's colour near each pixel: the mean of nearby sure-background pixels, on a coarse
+ * grid. The window widens (×4, twice) where too little background lies within it, as beside a wide soft
+ * edge; where none is near at all (deep inside the person) the whole photo's background mean stands in.
  */
 function oldBackground(image: RgbImage, mask: PersonMask): { at(index: number): [number, number, number] } {
   const factor = Math.max(1, Math.ceil(Math.max(image.width, image.height) / ESTIMATE_SIDE));
   const width = Math.ceil(image.width / factor);
   const height = Math.ceil(image.height / factor);
-  const weight = new Float32Array(width * height);
+  const count = new Float32Array(width * height);
   const sums = [new Float32Array(width * height), new Float32Array(width * height), new Float32Array(width * height)];
   const overall = [0, 0, 0];
-  let overallWeight = 0;
+  let overallCount = 0;
   for (let y = 0; y < image.height; y++) {
     const row = Math.floor(y / factor) * width;
     for (let x = 0; x < image.width; x++) {
       const i = y * image.width + x;
-      const w = (1 - mask.alpha[i]) ** 4;
-      if (w === 0) continue;
+      if (mask.alpha[i] >= SURE_BACKGROUND) continue;
       const cell = row + Math.floor(x / factor);
-      weight[cell] += w;
+      count[cell]++;
       for (let c = 0; c < 3; c++) {
-        sums[c][cell] += w * image.data[3 * i + c];
-        overall[c] += w * image.data[3 * i + c];
+        sums[c][cell] += image.data[3 * i + c];
+        overall[c] += image.data[3 * i + c];
       }
-      overallWeight += w;
+      overallCount++;
     }
   }
-  const fallback = overall.map((v) => (overallWeight > 0 ? v / overallWeight : 0));
-  const radius = Math.max(1, Math.round(ESTIMATE_RADIUS_SHARE * Math.max(width, height)));
-  const meanWeight = boxMean(weight, width, height, radius);
-  const planes = sums.map((sum, c) => {
-    const mean = boxMean(sum, width, height, radius);
-    for (let k = 0; k < mean.length; k++) mean[k] = meanWeight[k] > 1e-3 ? mean[k] / meanWeight[k] : fallback[c];
-    return mean;
-  });
+  const cellArea = factor * factor;
+  const planes = overall.map((v) => new Float32Array(width * height).fill(overallCount > 0 ? v / overallCount : 0));
+  const settled = new Uint8Array(width * height);
+  const smallest = Math.max(1, Math.round(ESTIMATE_RADIUS_SHARE * Math.max(width, height)));
+  for (const radius of [smallest, 4 * smallest, 16 * smallest]) {
+    const share = boxMean(count, width, height, radius);
+    const means = sums.map((sum) => boxMean(sum, width, height, radius));
+    for (let k = 0; k < settled.length; k++) {
+      if (settled[k] || share[k] < MIN_BACKGROUND_SHARE * cellArea) continue;
+      settled[k] = 1;
+      for (let c = 0; c < 3; c++) planes[c][k] = means[c][k] / share[k];
+    }
+  }
   // only edge pixels ask, so the grid is interpolated per request rather than enlarged to the photo
   return {
     at(index) {

@@ -48,10 +48,9 @@ export class IsNetSegmenter implements PersonSegmenter {
     const width = Math.max(1, Math.round(area.width * scale));
     const height = Math.max(1, Math.round(area.height * scale));
     const working = resampleBilinear(coarse, this.input.width, this.input.height, width, height);
-    const guideImage = picture.sample(rectToOutput(area, width, height), width, height);
-    const guide = greyLevels(guideImage);
+    const guide = picture.sample(rectToOutput(area, width, height), width, height);
     const radius = Math.max(1, Math.round(GUIDE_RADIUS_SHARE * Math.max(width, height)));
-    const coefficients = guidedCoefficients(guide, working, width, height, radius, GUIDE_EPS);
+    const coefficients = guidedCoefficients(guide, working, radius, GUIDE_EPS);
     return applyAtFullResolution(image, area, coefficients, width, height);
   }
 }
@@ -66,52 +65,44 @@ function clippedRegion(image: RgbImage, region: Rect | undefined): Rect {
   return { x, y, width: right - x, height: bottom - y };
 }
 
-/** BT.601 luma scaled to 0–1 */
-function greyLevels(image: RgbImage): Float32Array {
-  const n = image.width * image.height;
-  const out = new Float32Array(n);
-  const s = image.data;
-  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = (0.299 * s[j] + 0.587 * s[j + 1] + 0.114 * s[j + 2]) / 255;
-  return out;
-}
-
 /**
- * alpha = a·I + b at every pixel of the region, with the coefficients interpolated from the working grid
- * one row at a time (two full-size coefficient rasters of a 12-megapixel photo would be 96 MB).
+ * alpha = a·colour + b at every pixel of the region, with the coefficients interpolated from the working
+ * grid one row at a time (four full-size coefficient rasters of a 12-megapixel photo would be 190 MB).
  */
-function applyAtFullResolution(image: RgbImage, area: Rect, { a, b }: GuidedCoefficients, width: number, height: number): PersonMask {
+function applyAtFullResolution(image: RgbImage, area: Rect, coefficients: GuidedCoefficients, width: number, height: number): PersonMask {
   const alpha = new Float32Array(image.width * image.height);
-  const aRow = new Float32Array(width);
-  const bRow = new Float32Array(width);
+  const planes = [...coefficients.a, coefficients.b];
+  const rows = planes.map(() => new Float32Array(width));
   const sx = width / area.width;
   const sy = height / area.height;
   const x0s = new Int32Array(area.width);
+  const x1s = new Int32Array(area.width);
   const fxs = new Float32Array(area.width);
   for (let x = 0; x < area.width; x++) {
     const fx = Math.min(width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-    x0s[x] = Math.max(0, Math.min(width - 2, Math.floor(fx)));
+    x0s[x] = Math.floor(fx);
+    x1s[x] = Math.min(width - 1, x0s[x] + 1);
     fxs[x] = fx - x0s[x];
   }
+  const [ar, ag, ab, bb] = rows;
   const s = image.data;
   for (let y = 0; y < area.height; y++) {
     const fy = Math.min(height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.min(Math.max(0, height - 2), Math.floor(fy));
+    const y0 = Math.floor(fy);
     const y1 = Math.min(height - 1, y0 + 1);
     const wy = fy - y0;
-    for (let x = 0; x < width; x++) {
-      aRow[x] = a[y0 * width + x] + (a[y1 * width + x] - a[y0 * width + x]) * wy;
-      bRow[x] = b[y0 * width + x] + (b[y1 * width + x] - b[y0 * width + x]) * wy;
-    }
+    planes.forEach((plane, k) => {
+      for (let x = 0; x < width; x++) rows[k][x] = plane[y0 * width + x] + (plane[y1 * width + x] - plane[y0 * width + x]) * wy;
+    });
     let out = (area.y + y) * image.width + area.x;
     let j = out * 3;
     for (let x = 0; x < area.width; x++, out++, j += 3) {
       const x0 = x0s[x];
-      const x1 = Math.min(width - 1, x0 + 1);
+      const x1 = x1s[x];
       const fx = fxs[x];
-      const ca = aRow[x0] + (aRow[x1] - aRow[x0]) * fx;
-      const cb = bRow[x0] + (bRow[x1] - bRow[x0]) * fx;
-      const grey = (0.299 * s[j] + 0.587 * s[j + 1] + 0.114 * s[j + 2]) / 255;
-      const value = ca * grey + cb;
+      const value =
+        ((ar[x0] + (ar[x1] - ar[x0]) * fx) * s[j] + (ag[x0] + (ag[x1] - ag[x0]) * fx) * s[j + 1] + (ab[x0] + (ab[x1] - ab[x0]) * fx) * s[j + 2]) / 255 +
+        bb[x0] + (bb[x1] - bb[x0]) * fx;
       alpha[out] = value < 0 ? 0 : value > 1 ? 1 : value;
     }
   }
