@@ -2,27 +2,46 @@
 // London neutral portraits against a colour-keyed ground truth, the old background's residue after
 // replacement on composites, the crown from the mask against the face mesh, and latency on a
 // 12-megapixel photo. Writes benchmarks/results/segmentation.json (or segmentation-<label>.json).
-//   npm run bench:segmentation [-- --runs 10 --portraits 40 --model-file path.onnx --label name]
-import { basename } from 'node:path';
+//   npm run bench:segmentation [-- --runs 10 --portraits 40 --label name]
+// Another model than the bundle's: --model-file path.onnx --kind isnet-1024, or --kind
+// mediapipe-selfie-256 alone (MediaPipe selfie segmentation, packed from npm and converted here).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config/config.ts';
 import { hairTop, loadPersonSegmenter, replaceBackground, type PersonSegmenter } from '../src/photo/segmentation/index.ts';
-import { IsNetSegmenter } from '../src/photo/segmentation/isnet.ts';
 import { FacePipeline } from '../src/pipeline/face-pipeline.ts';
 import { openSession } from '../src/pipeline/models/onnx.ts';
+import { MODEL_KINDS } from '../src/pipeline/models/registry.ts';
 import { composite, haloResidue, hardMask, keyedPortraitMask, maskIoU, softened } from '../test/helpers/portrait-masks.ts';
 import { measurePortrait } from '../test/helpers/portrait-faces.ts';
+import { selfieOnnx, SELFIE_SOURCE } from '../test/helpers/selfie-model.ts';
 import { fixtureImages, latency, MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '10' }, portraits: { type: 'string', default: '40' }, 'model-file': { type: 'string' }, label: { type: 'string' } },
+  options: {
+    runs: { type: 'string', default: '10' },
+    portraits: { type: 'string', default: '40' },
+    'model-file': { type: 'string' },
+    kind: { type: 'string' },
+    label: { type: 'string' },
+  },
 });
 const config = loadConfig({});
-const segmenter: PersonSegmenter = args['model-file']
-  ? new IsNetSegmenter(await openSession(args['model-file'], config.pipeline.intraOpThreads))
-  : await loadPersonSegmenter(MODELS_DIR, config.pipeline);
-const model = args['model-file'] ? basename(args['model-file']) : 'models/manifest.json segmentation';
+
+async function chosenSegmenter(): Promise<{ segmenter: PersonSegmenter; model: string }> {
+  const kind = args.kind ?? 'isnet-1024';
+  if (!args['model-file'] && !args.kind) return { segmenter: await loadPersonSegmenter(MODELS_DIR, config.pipeline), model: 'models/manifest.json segmentation' };
+  const factory = MODEL_KINDS.segmentation[kind];
+  if (!factory) throw new Error(`unknown segmentation kind ${kind}`);
+  const onnx = args['model-file'] ?? join(mkdtempSync(join(tmpdir(), 'faceserver-bench-selfie-')), 'selfie.onnx');
+  if (!args['model-file']) writeFileSync(onnx, selfieOnnx());
+  const model = args['model-file'] ? basename(onnx) : `${SELFIE_SOURCE.package}@${SELFIE_SOURCE.version} converted`;
+  return { segmenter: factory(await openSession(onnx, config.pipeline.intraOpThreads), config.pipeline), model: `${model} (${kind})` };
+}
+const { segmenter, model } = await chosenSegmenter();
 const pipeline = await FacePipeline.create(MODELS_DIR, config.pipeline);
 
 /** a strongly coloured wall for the halo composites, and the colour it is replaced with */
