@@ -130,8 +130,8 @@ export class FacePipeline {
 
   /** Verifies the model bundle and opens one ONNX session per model the configuration needs. */
   static async create(modelsDir: string, config: PipelineConfig, overrides: PipelineOverrides = {}): Promise<FacePipeline> {
-    const manifest = loadModelManifest(modelsDir, config.manifest);
     const wanted: ModelRole[] = ['detection', 'landmarks', 'recognition', ...(config.pad.enabled ? (['pad'] as const) : []), ...qualityModelRoles(config.quality)];
+    const manifest = loadModelManifest(modelsDir, config.manifest, wanted);
     const models: Partial<RoleModels> = {};
     for (const role of wanted) {
       const entry = manifest.roles[role];

@@ -1,4 +1,5 @@
 import type { PersonMask } from '../../src/photo/segmentation/index.ts';
+import { boxMean } from '../../src/photo/segmentation/edge-refinement.ts';
 import type { RgbImage } from '../../src/pipeline/types.ts';
 
 // Ground truth for the segmentation tests and benchmark, built from the London studio portraits: their
@@ -9,6 +10,8 @@ import type { RgbImage } from '../../src/pipeline/types.ts';
 /** colour distance from the fitted wall (0–255 RGB, Euclidean) at which alpha starts to rise, and where it reaches 1 */
 const KEY_LOW = 14;
 const KEY_HIGH = 34;
+/** enclosed groups of wall pixels up to this share of the photo are holes in the key (skin highlights), filled */
+const MAX_HOLE_SHARE = 0.002;
 
 /** The London portrait's person as a soft alpha from the colour key: the largest person blob, holes filled. */
 export function keyedPortraitMask(image: RgbImage): PersonMask {
@@ -81,8 +84,8 @@ function solve(matrix: number[][], vector: number[]): number[] {
 }
 
 /**
- * 1 where the largest 4-connected blob of alpha ≥ 0.5 is, 2 where wall pixels are enclosed by it (not
- * reachable from the photo's border), 0 elsewhere.
+ * 1 where the largest 4-connected blob of alpha ≥ 0.5 is, 2 where a small group of wall pixels is
+ * enclosed by it (not reachable from the photo's border), 0 elsewhere.
  */
 function largestBlobFilled(mask: PersonMask): Uint8Array {
   const { width, height, alpha } = mask;
@@ -134,7 +137,25 @@ function largestBlobFilled(mask: PersonMask): Uint8Array {
     if (i >= width) push(i - width);
     if (i + width < n) push(i + width);
   }
-  for (let i = 0; i < n; i++) if (out[i] === 0 && outside[i] === 0) out[i] = 2;
+  // enclosed wall pixels: small groups are highlights on skin (person); large ones are wall seen between curls
+  const enclosed = new Int32Array(n).fill(-1);
+  const group: number[] = [];
+  for (let seed = 0; seed < n; seed++) {
+    if (out[seed] !== 0 || outside[seed] !== 0 || enclosed[seed] !== -1) continue;
+    group.length = 0;
+    enclosed[seed] = seed;
+    group.push(seed);
+    for (let k = 0; k < group.length; k++) {
+      const i = group[k];
+      const x = i % width;
+      for (const j of [x > 0 ? i - 1 : -1, x < width - 1 ? i + 1 : -1, i - width, i + width]) {
+        if (j < 0 || j >= n || out[j] !== 0 || outside[j] !== 0 || enclosed[j] !== -1) continue;
+        enclosed[j] = seed;
+        group.push(j);
+      }
+    }
+    if (group.length < MAX_HOLE_SHARE * n) for (const i of group) out[i] = 2;
+  }
   return out;
 }
 
@@ -169,10 +190,18 @@ export function hardMask(mask: PersonMask): PersonMask {
 /**
  * The old background's colour left in the edge band of a replaced photo: mean over the band of how much
  * more of the old colour's dominant channel a pixel holds than the ideal replacement α·I + (1 − α)·new
- * does (0–255 levels). The band is every pixel within `radius` of the true mask's outline.
+ * does (0–255 levels). The band is every pixel within `radius` of the true mask's outline, in rows above `toRow`.
  */
-export function haloResidue(result: RgbImage, original: RgbImage, truth: PersonMask, newColour: readonly [number, number, number], channel: 0 | 1 | 2, radius: number): number {
-  const { width, height } = truth;
+export function haloResidue(
+  result: RgbImage,
+  original: RgbImage,
+  truth: PersonMask,
+  newColour: readonly [number, number, number],
+  channel: 0 | 1 | 2,
+  radius: number,
+  toRow = truth.height,
+): number {
+  const { width } = truth;
   const band = edgeBand(truth, radius);
   const excess = (r: number, g: number, b: number) => {
     const v = [r, g, b];
@@ -181,7 +210,7 @@ export function haloResidue(result: RgbImage, original: RgbImage, truth: PersonM
   };
   let total = 0;
   let count = 0;
-  for (let i = 0; i < width * height; i++) {
+  for (let i = 0; i < width * toRow; i++) {
     if (!band[i]) continue;
     const a = truth.alpha[i];
     const ideal = [0, 1, 2].map((c) => a * original.data[3 * i + c] + (1 - a) * newColour[c]);
@@ -209,4 +238,13 @@ function edgeBand(mask: PersonMask, radius: number): Uint8Array {
     }
   }
   return band;
+}
+
+/**
+ * The mask with its outline spread over about 2·radius pixels (two box blurs): hair edges in a real
+ * photo are such mixtures of hair and wall, which a hard cut-out leaves as a fringe of the old colour.
+ */
+export function softened(mask: PersonMask, radius: number): PersonMask {
+  const once = boxMean(mask.alpha, mask.width, mask.height, radius);
+  return { ...mask, alpha: boxMean(once, mask.width, mask.height, radius) };
 }

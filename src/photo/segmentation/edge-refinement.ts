@@ -1,6 +1,8 @@
+import type { RgbImage } from '../../pipeline/types.ts';
+
 // Mask edges at hair: the network's mask is coarse (1024² over the whole region) and soft in the wrong
 // places, so it is refined with a guided filter (He, Sun & Tang, "Guided Image Filtering", 2013) whose
-// guide is the photo itself: within each window the alpha becomes a linear function of the grey level,
+// guide is the photo itself: within each window the alpha becomes a linear function of the colour,
 // so it follows the strands the photo shows. The filter's coefficients are computed at working resolution
 // and applied at full resolution ("Fast Guided Filter", He & Sun 2015), which keeps strand detail the
 // working grid cannot hold.
@@ -35,36 +37,70 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
   return out;
 }
 
-/** q = a·I + b per pixel, with a and b from the windows around it */
+/** alpha = a₀·R + a₁·G + a₂·B + b per pixel (colour 0–1), with a and b from the windows around it */
 export interface GuidedCoefficients {
-  a: Float32Array;
+  a: [Float32Array, Float32Array, Float32Array];
   b: Float32Array;
 }
 
 /**
- * The guided filter's per-pixel linear coefficients for filtering `p` (the alpha) with `guide` (grey, 0–1),
- * both width×height. `eps` sets how faint an edge in the guide may be and still be followed.
+ * The colour guided filter's per-pixel linear coefficients for filtering `p` (the alpha) with `guide`,
+ * both width×height. A colour guide, not grey: skin and a green or blue wall can share a grey level, and
+ * a grey guide then smears the alpha across the outline. `eps` sets how faint an edge in the guide may
+ * be and still be followed.
  */
-export function guidedCoefficients(guide: Float32Array, p: Float32Array, width: number, height: number, r: number, eps: number): GuidedCoefficients {
-  const n = guide.length;
-  const ip = new Float32Array(n);
-  const ii = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    ip[i] = guide[i] * p[i];
-    ii[i] = guide[i] * guide[i];
-  }
-  const meanI = boxMean(guide, width, height, r);
-  const meanP = boxMean(p, width, height, r);
-  const meanIp = boxMean(ip, width, height, r);
-  const meanII = boxMean(ii, width, height, r);
-  const a = new Float32Array(n);
+export function guidedCoefficients(guide: RgbImage, p: Float32Array, r: number, eps: number): GuidedCoefficients {
+  const { width, height } = guide;
+  const n = width * height;
+  const mean = (values: Float32Array) => boxMean(values, width, height, r);
+  const channel = [0, 1, 2].map((c) => {
+    const plane = new Float32Array(n);
+    for (let i = 0; i < n; i++) plane[i] = guide.data[3 * i + c] / 255;
+    return plane;
+  });
+  const product = (x: Float32Array, y: Float32Array) => {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = x[i] * y[i];
+    return out;
+  };
+  const meanI = channel.map(mean);
+  const meanP = mean(p);
+  const meanIp = channel.map((plane) => mean(product(plane, p)));
+  // the six distinct entries of each window's colour covariance: rr, rg, rb, gg, gb, bb
+  const pairs = [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]] as const;
+  const meanII = pairs.map(([c, d]) => mean(product(channel[c], channel[d])));
+  const a: GuidedCoefficients['a'] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   const b = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const variance = meanII[i] - meanI[i] * meanI[i];
-    a[i] = (meanIp[i] - meanI[i] * meanP[i]) / (variance + eps);
-    b[i] = meanP[i] - a[i] * meanI[i];
+    const mr = meanI[0][i];
+    const mg = meanI[1][i];
+    const mb = meanI[2][i];
+    const rr = meanII[0][i] - mr * mr + eps;
+    const rg = meanII[1][i] - mr * mg;
+    const rb = meanII[2][i] - mr * mb;
+    const gg = meanII[3][i] - mg * mg + eps;
+    const gb = meanII[4][i] - mg * mb;
+    const bb = meanII[5][i] - mb * mb + eps;
+    const cr = meanIp[0][i] - mr * meanP[i];
+    const cg = meanIp[1][i] - mg * meanP[i];
+    const cb = meanIp[2][i] - mb * meanP[i];
+    // (Σ + eps·U)⁻¹ · cov(I, p) by the adjugate of the symmetric 3×3 matrix
+    const i00 = gg * bb - gb * gb;
+    const i01 = rb * gb - rg * bb;
+    const i02 = rg * gb - rb * gg;
+    const i11 = rr * bb - rb * rb;
+    const i12 = rb * rg - rr * gb;
+    const i22 = rr * gg - rg * rg;
+    const det = rr * i00 + rg * i01 + rb * i02;
+    const ar = (i00 * cr + i01 * cg + i02 * cb) / det;
+    const ag = (i01 * cr + i11 * cg + i12 * cb) / det;
+    const ab = (i02 * cr + i12 * cg + i22 * cb) / det;
+    a[0][i] = ar;
+    a[1][i] = ag;
+    a[2][i] = ab;
+    b[i] = meanP[i] - ar * mr - ag * mg - ab * mb;
   }
-  return { a: boxMean(a, width, height, r), b: boxMean(b, width, height, r) };
+  return { a: [mean(a[0]), mean(a[1]), mean(a[2])], b: mean(b) };
 }
 
 /**

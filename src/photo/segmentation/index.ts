@@ -11,7 +11,7 @@ export { hairTop, PERSON_ALPHA, type PersonMask, type PersonSegmenter } from './
  * inference blocks its thread: call it inside a worker, as the pipeline does.
  */
 export async function loadPersonSegmenter(modelsDir: string, config: PipelineConfig): Promise<PersonSegmenter> {
-  const manifest = loadModelManifest(modelsDir, config.manifest);
+  const manifest = loadModelManifest(modelsDir, config.manifest, ['segmentation']);
   const entry = manifest.roles.segmentation;
   if (!entry) throw new Error(`models/${manifest.file} has no segmentation model; background replacement needs one (run \`npm run setup\`)`);
   return loadModel('segmentation', entry, manifest, config);

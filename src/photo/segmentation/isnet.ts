@@ -3,24 +3,14 @@ import { rectToOutput, type Rect } from '../../pipeline/geometry.ts';
 import { imageInput, type ImageInput, type InferenceSession } from '../../pipeline/models/onnx.ts';
 import { Picture, planarTensor, type ChannelTransform } from '../../pipeline/picture.ts';
 import type { RgbImage } from '../../pipeline/types.ts';
-import { guidedCoefficients, resampleBilinear, type GuidedCoefficients } from './edge-refinement.ts';
 import type { PersonMask, PersonSegmenter } from './person-mask.ts';
+import { clippedRegion, refinedMask } from './refined-mask.ts';
 
 // ISNet (Qin et al., "Highly Accurate Dichotomous Image Segmentation", 2022) as IMG.LY ship it: a square
 // RGB input stretched from the whole region, (pixel − 128) / 256 per channel, and among its side outputs
 // one named "output": the final saliency map, already through a sigmoid, 0–1 at input resolution.
 const INPUT_TRANSFORM: ChannelTransform = { order: 'rgb', mean: [128, 128, 128], scale: [1 / 256, 1 / 256, 1 / 256] };
 const FINAL_OUTPUT = 'output';
-
-/**
- * The edge refinement's working grid: the region scaled so its long side is at most this. The network's
- * own map is 1024², so a finer grid would only interpolate it.
- */
-const WORKING_SIDE = 1024;
-/** guided-filter window radius as a share of the working grid's long side: about a strand cluster */
-const GUIDE_RADIUS_SHARE = 0.008;
-/** guided-filter regularisation on 0–1 grey levels: edges fainter than about √eps are smoothed over */
-const GUIDE_EPS = 1e-3;
 
 export class IsNetSegmenter implements PersonSegmenter {
   private readonly input: ImageInput;
@@ -42,78 +32,7 @@ export class IsNetSegmenter implements PersonSegmenter {
     const input = picture.sample(rectToOutput(area, this.input.width, this.input.height), this.input.width, this.input.height);
     const feeds = { [this.input.name]: new ort.Tensor('float32', planarTensor(input, INPUT_TRANSFORM), this.input.shape as number[]) };
     const outputs = await this.session.run(feeds, [FINAL_OUTPUT]);
-    const coarse = outputs[FINAL_OUTPUT].data as Float32Array;
-
-    const scale = Math.min(1, WORKING_SIDE / Math.max(area.width, area.height));
-    const width = Math.max(1, Math.round(area.width * scale));
-    const height = Math.max(1, Math.round(area.height * scale));
-    const working = resampleBilinear(coarse, this.input.width, this.input.height, width, height);
-    const guideImage = picture.sample(rectToOutput(area, width, height), width, height);
-    const guide = greyLevels(guideImage);
-    const radius = Math.max(1, Math.round(GUIDE_RADIUS_SHARE * Math.max(width, height)));
-    const coefficients = guidedCoefficients(guide, working, width, height, radius, GUIDE_EPS);
-    return applyAtFullResolution(image, area, coefficients, width, height);
+    return refinedMask(picture, area, outputs[FINAL_OUTPUT].data as Float32Array, this.input.width, this.input.height);
   }
 }
 
-function clippedRegion(image: RgbImage, region: Rect | undefined): Rect {
-  if (!region) return { x: 0, y: 0, width: image.width, height: image.height };
-  const x = Math.max(0, Math.floor(region.x));
-  const y = Math.max(0, Math.floor(region.y));
-  const right = Math.min(image.width, Math.ceil(region.x + region.width));
-  const bottom = Math.min(image.height, Math.ceil(region.y + region.height));
-  if (right <= x || bottom <= y) throw new Error('segmentation region lies outside the image');
-  return { x, y, width: right - x, height: bottom - y };
-}
-
-/** BT.601 luma scaled to 0–1 */
-function greyLevels(image: RgbImage): Float32Array {
-  const n = image.width * image.height;
-  const out = new Float32Array(n);
-  const s = image.data;
-  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = (0.299 * s[j] + 0.587 * s[j + 1] + 0.114 * s[j + 2]) / 255;
-  return out;
-}
-
-/**
- * alpha = a·I + b at every pixel of the region, with the coefficients interpolated from the working grid
- * one row at a time (two full-size coefficient rasters of a 12-megapixel photo would be 96 MB).
- */
-function applyAtFullResolution(image: RgbImage, area: Rect, { a, b }: GuidedCoefficients, width: number, height: number): PersonMask {
-  const alpha = new Float32Array(image.width * image.height);
-  const aRow = new Float32Array(width);
-  const bRow = new Float32Array(width);
-  const sx = width / area.width;
-  const sy = height / area.height;
-  const x0s = new Int32Array(area.width);
-  const fxs = new Float32Array(area.width);
-  for (let x = 0; x < area.width; x++) {
-    const fx = Math.min(width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
-    x0s[x] = Math.max(0, Math.min(width - 2, Math.floor(fx)));
-    fxs[x] = fx - x0s[x];
-  }
-  const s = image.data;
-  for (let y = 0; y < area.height; y++) {
-    const fy = Math.min(height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
-    const y0 = Math.min(Math.max(0, height - 2), Math.floor(fy));
-    const y1 = Math.min(height - 1, y0 + 1);
-    const wy = fy - y0;
-    for (let x = 0; x < width; x++) {
-      aRow[x] = a[y0 * width + x] + (a[y1 * width + x] - a[y0 * width + x]) * wy;
-      bRow[x] = b[y0 * width + x] + (b[y1 * width + x] - b[y0 * width + x]) * wy;
-    }
-    let out = (area.y + y) * image.width + area.x;
-    let j = out * 3;
-    for (let x = 0; x < area.width; x++, out++, j += 3) {
-      const x0 = x0s[x];
-      const x1 = Math.min(width - 1, x0 + 1);
-      const fx = fxs[x];
-      const ca = aRow[x0] + (aRow[x1] - aRow[x0]) * fx;
-      const cb = bRow[x0] + (bRow[x1] - bRow[x0]) * fx;
-      const grey = (0.299 * s[j] + 0.587 * s[j + 1] + 0.114 * s[j + 2]) / 255;
-      const value = ca * grey + cb;
-      alpha[out] = value < 0 ? 0 : value > 1 ? 1 : value;
-    }
-  }
-  return { width: image.width, height: image.height, alpha };
-}

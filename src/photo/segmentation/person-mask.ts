@@ -25,9 +25,8 @@ const MIN_CROWN_SHARE = 0.02;
 /**
  * The topmost row of the head's mask blob within `columns` (x from `from` inclusive to `to` exclusive,
  * normally the face's width): the largest 4-connected group of person pixels inside that band, scanned
- * from the top until a row holds a solid run. Undefined when the band holds no person pixels, or when the
- * blob reaches the photo's top row, since then the crown lies outside the photo and only the face
- * mesh can estimate it.
+ * from the top until a row holds a solid run. 0 when the hair reaches the photo's top edge (the crown is
+ * there or above it); undefined when the band holds no person pixels.
  */
 export function hairTop(mask: PersonMask, columns: { from: number; to: number }): number | undefined {
   const from = Math.max(0, Math.floor(columns.from));
@@ -62,7 +61,7 @@ export function hairTop(mask: PersonMask, columns: { from: number; to: number })
   for (let y = 0; y < mask.height; y++) {
     let count = 0;
     for (let x = 0; x < band; x++) if (labels[y * band + x] === head) count++;
-    if (count >= solid) return y === 0 ? undefined : y;
+    if (count >= solid) return y;
   }
   return undefined;
 }
