@@ -30,6 +30,7 @@ export class PhotoPool {
       logger,
       lostJobMessage: 'the photo could not be processed',
     });
+    if (!pool.ready.segments) logger.warn({ reason: pool.ready.segmentationError }, 'no segmentation model: passport photos keep their background and the crown is the face mesh estimate');
     return new PhotoPool(pool);
   }
 

@@ -23,8 +23,9 @@ describe('watermark', () => {
     const meta = await sharp(marked).metadata();
     expect([meta.width, meta.height, meta.density]).toEqual([413, 531, 300]);
     const { mean, changedShare } = await difference(clean, marked);
-    // measured: about 20 grey levels on average, a third of the pixels visibly changed
-    expect(mean).toBeGreaterThan(10);
+    // measured on London-set portraits 001, 010, 020: 17-20 grey levels on average, 28-31 % of the pixels
+    // changed by more than 24 levels
+    expect(mean).toBeGreaterThan(12);
     expect(changedShare).toBeGreaterThan(0.2);
     // and in every quarter of the picture, so no crop of the preview is clean
     for (const [left, top] of [[0, 0], [206, 0], [0, 265], [206, 265]]) {

@@ -146,7 +146,7 @@ describe('two-phase API (analyze → generate)', () => {
     const generate = (body: object, as = key) => post('/api/v1/tools/passport-photo/generate', { ...fromAnalysis(), countryCode: 'US', ...body }, bearer(as));
     const cases: [object, number, RegExp][] = [
       [{ countryCode: 'XX' }, 400, /no spec for country XX/],
-      [{ countryCode: 'GB', documentType: 'driving-licence' }, 400, /no spec/],
+      [{ countryCode: 'GB', documentType: 'residence-permit' }, 400, /no spec/],
       [{ dpi: 71 }, 400, /dpi must be 72-1200/],
       [{ dpi: 1201 }, 400, /dpi must be 72-1200/],
       [{ zoom: 0.4 }, 400, /zoom must be 0.5-3/],
@@ -232,7 +232,7 @@ describe('/v2/ API', () => {
     const clean = await download(released.idPhotoUrl, key);
     expect(clean.status).toBe(200);
     expect((await download(released.idPhotoUrl, otherKey)).status).toBe(404);
-    // visibly marked: measured at about 20 grey levels on average over the whole photo
+    // visibly marked: 17-20 grey levels on average over the whole photo (src/photo/watermark.spec.ts)
     expect(await meanDifference(clean.bytes, preview.bytes)).toBeGreaterThan(10);
     const refused = await post('/v2/makeIdPhotoWatermark', { ...halves(key), imageBase64: 'AAAA', specCode: 'us-passport', watermarkText: 'Sample' });
     expect(refused.status).toBe(400);

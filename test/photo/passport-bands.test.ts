@@ -59,16 +59,16 @@ describe('generated passport photos re-measure inside the spec bands', () => {
 });
 
 describe('dimensions', () => {
-  it('every spec in the table comes out at exactly round(mm / 25.4 × dpi) pixels, its dpi in the JPEG, at 72 and 1200 dpi too', async () => {
+  it('every spec in the table comes out at exactly round(mm / 25.4 × dpi) pixels with its dpi in the JPEG; the anchors at 72 and 1200 dpi too', async () => {
     const analysis = await maker.analyze(fixture('faces/london_001/1.jpg'), { segment: false });
     for (const spec of table.list()) {
-      for (const dpi of [spec.dpi, 72, 1200]) {
+      for (const dpi of (CODES as readonly string[]).includes(spec.code) ? [spec.dpi, 72, 1200] : [spec.dpi]) {
         const { image } = maker.compose(analysis, spec, { dpi, zoom: 1, shiftMm: { x: 0, y: 0 }, padding: [255, 255, 255] });
         const meta = await sharp(await encodeJpeg(image, dpi)).metadata();
         expect([meta.width, meta.height, meta.density], `${spec.code} at ${dpi}`).toEqual([mmToPx(spec.widthMm, dpi), mmToPx(spec.heightMm, dpi), dpi]);
       }
     }
-  });
+  }, 180_000);
 });
 
 describe('roll', () => {

@@ -81,7 +81,11 @@ async function run(maker: IdPhotoMaker, request: PhotoJobRequest): Promise<Photo
 try {
   // PAD and the quality gate are the biometric pipeline's concern; a passport photo needs geometry and the photo measures
   const pipeline = await FacePipeline.create(modelsDir, { ...config, pad: { ...config.pad, enabled: false } });
-  const segmenter = await loadPersonSegmenter(modelsDir, config).catch(() => undefined);
+  let segmentationError: string | undefined;
+  const segmenter = await loadPersonSegmenter(modelsDir, config).catch((error: unknown) => {
+    segmentationError = error instanceof Error ? error.message : String(error);
+    return undefined;
+  });
   const maker = new IdPhotoMaker(pipeline, config.maxImagePixels, segmenter);
   port.on('message', async (request: PhotoJobRequest) => {
     try {
@@ -90,7 +94,7 @@ try {
       post({ type: 'error', id: request.id, error: serialize(error) });
     }
   });
-  post({ type: 'ready', segments: maker.segments });
+  post({ type: 'ready', segments: maker.segments, ...(segmentationError ? { segmentationError } : {}) });
 } catch (error) {
   post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
 }

@@ -94,6 +94,8 @@ export type PhotoJobResult = ExamineResult | SegmentResult | GenerateResult;
 export interface PhotoReady {
   /** whether the bundle has a segmentation model: without one only keep-background photos are made */
   segments: boolean;
+  /** why the segmentation model did not load, when it did not */
+  segmentationError?: string;
 }
 
 export type PhotoJobRequest = PoolRequest<PhotoJobFields>;
