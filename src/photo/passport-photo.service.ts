@@ -126,10 +126,6 @@ export class PassportPhotoService {
     this.pool.assertCanAccept();
   }
 
-  get segments(): boolean {
-    return this.pool.segments;
-  }
-
   listSpecs(): readonly PhotoSpec[] {
     return this.specs.list();
   }
