@@ -95,6 +95,21 @@ export const pipelineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    mad: z
+      .object({
+        /** morphing-attack detection on enrolment (S-MAD) and, with a reference_image, D-MAD; needs the bundle's `mad` model */
+        enabled: z.boolean().default(true),
+        /**
+         * S-MAD morph probability at or above which enrol is refused with 451 morphing_attack_detected;
+         * set by `npm run train:mad` to refuse at most 2 % of the unprocessed fixture faces and 5 % of all
+         * bona fide fixture photos (benchmarks/results/mad.json)
+         */
+        singleImageThreshold: z.number().min(0).max(1).default(0.5),
+        /** D-MAD morph probability at or above which a photo is taken for a morph of the reference person; at most 5 % of bona fide fixture pairs refused */
+        differentialThreshold: z.number().min(0).max(1).default(0.5),
+      })
+      .strict()
+      .prefault({}),
     quality: qualitySchema,
   })
   .strict();

@@ -1,0 +1,234 @@
+// `npm run train:mad`: trains single-image (S-MAD) and differential (D-MAD) morphing-attack detection on
+// the set `npm run morphs` generated, writes the weights to models/mad.json (and its sha256 to the
+// manifest), and measures both on the held-out identities in ISO/IEC 20059 terms: APCER (morphs
+// accepted) at BPCER (bona fide photos refused) 1, 5 and 10 %. Results: benchmarks/results/mad.json.
+// Per-image features and templates are cached in benchmarks/data/morphs/features.json.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { faceTextureFeatures } from '../src/mad/face-texture.ts';
+import { LogisticModel, type LogisticWeights } from '../src/mad/logistic.ts';
+import { MAD_MODEL_KIND, type MadFile } from '../src/mad/morph-models.ts';
+import { templatePairFeatures } from '../src/mad/template-pair.ts';
+import { pipelineConfigSchema } from '../src/pipeline/config.ts';
+import { FacePipeline } from '../src/pipeline/face-pipeline.ts';
+import { FIXTURES_DIR, MODELS_DIR, round, writeResults } from './fixtures.ts';
+import { MORPHS_DIR, type SetImage } from './morph-set.ts';
+
+const MAD_FILE = 'mad.json';
+const MANIFEST = 'manifest.json';
+/** L2 penalty on the standardised weights; larger for D-MAD, which has 1025 features for a few hundred pairs */
+const S_MAD_L2 = 0.01;
+const D_MAD_L2 = 0.05;
+/** serving thresholds: at most this share of bona fide fixture photos refused */
+const SERVING_BPCER = 0.05;
+/** …and at most this share of the unprocessed fixture faces, which enrol sees as they are */
+const SERVING_BPCER_ORIGINALS = 0.02;
+const BPCER_POINTS = [0.01, 0.05, 0.1];
+
+interface Measured {
+  texture: number[];
+  template: number[];
+}
+
+const { images } = JSON.parse(readFileSync(join(MORPHS_DIR, 'ground-truth.json'), 'utf8')) as { images: SetImage[] };
+const cachePath = join(MORPHS_DIR, 'features.json');
+const cache: Record<string, Measured | null> = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) : {};
+const config = pipelineConfigSchema.parse({});
+const pipeline = await FacePipeline.create(MODELS_DIR, config);
+const pathOf = (image: SetImage) => (image.post === 'none' ? join(FIXTURES_DIR, image.file) : join(MORPHS_DIR, image.file));
+let fresh = 0;
+for (const image of images) {
+  if (image.file in cache) continue;
+  const { picture, subject } = await pipeline.examine(new Uint8Array(readFileSync(pathOf(image))));
+  cache[image.file] = subject ? { texture: [...faceTextureFeatures(picture, subject.geometry)], template: [...subject.embedding.template] } : null;
+  if (++fresh % 50 === 0) console.log(`measured ${fresh} images`);
+}
+writeFileSync(cachePath, JSON.stringify(cache));
+const measured = images.filter((image) => cache[image.file]).map((image) => ({ ...image, ...cache[image.file]! }));
+const noFace = images.filter((image) => !cache[image.file]).map((image) => image.file);
+console.log(`${measured.length} images measured, ${noFace.length} without a face`);
+type Sample = (typeof measured)[number];
+
+// ---- logistic regression, class-balanced, L2-penalised, fitted by full-batch gradient descent with Adam
+function fitLogistic(rows: ArrayLike<number>[], labels: number[], l2: number): LogisticWeights {
+  const n = rows.length;
+  const d = rows[0].length;
+  const mean = new Array<number>(d).fill(0);
+  const scale = new Array<number>(d).fill(0);
+  for (const row of rows) for (let j = 0; j < d; j++) mean[j] += row[j] / n;
+  for (const row of rows) for (let j = 0; j < d; j++) scale[j] += (row[j] - mean[j]) ** 2 / n;
+  for (let j = 0; j < d; j++) scale[j] = Math.sqrt(scale[j]) || 1;
+  const x = rows.map((row) => Float64Array.from({ length: d }, (_, j) => (row[j] - mean[j]) / scale[j]));
+  const positives = labels.filter((l) => l === 1).length;
+  const classWeight = labels.map((l) => (l === 1 ? n / (2 * positives) : n / (2 * (n - positives))));
+  const w = new Float64Array(d);
+  let b = 0;
+  const m = new Float64Array(d + 1);
+  const v = new Float64Array(d + 1);
+  const [rate, beta1, beta2] = [0.02, 0.9, 0.999];
+  for (let step = 1; step <= 1500; step++) {
+    const grad = new Float64Array(d + 1);
+    for (let i = 0; i < n; i++) {
+      let z = b;
+      for (let j = 0; j < d; j++) z += w[j] * x[i][j];
+      const error = (classWeight[i] * (1 / (1 + Math.exp(-z)) - labels[i])) / n;
+      for (let j = 0; j < d; j++) grad[j] += error * x[i][j];
+      grad[d] += error;
+    }
+    for (let j = 0; j < d; j++) grad[j] += l2 * w[j];
+    for (let j = 0; j <= d; j++) {
+      m[j] = beta1 * m[j] + (1 - beta1) * grad[j];
+      v[j] = beta2 * v[j] + (1 - beta2) * grad[j] ** 2;
+      const update = (rate * (m[j] / (1 - beta1 ** step))) / (Math.sqrt(v[j] / (1 - beta2 ** step)) + 1e-8);
+      if (j < d) w[j] -= update;
+      else b -= update;
+    }
+  }
+  const digits = (values: ArrayLike<number>) => Array.from(values, (value) => Number(value.toPrecision(6)));
+  return { mean: digits(mean), scale: digits(scale), weights: digits(w), bias: Number(b.toPrecision(6)) };
+}
+
+// ---- ISO/IEC 20059 figures
+/** the lowest threshold (score ≥ threshold = morph) that refuses at most `bpcer` of the bona fide scores */
+function thresholdAt(bonaFide: number[], bpcer: number): number {
+  const sorted = [...bonaFide].sort((a, b) => b - a);
+  const allowed = Math.floor(bpcer * sorted.length);
+  // just above the (allowed+1)-th highest bona fide score, so that one and all below it pass
+  return allowed >= sorted.length ? 0 : sorted[allowed] + 1e-9;
+}
+const rate = (scores: number[], threshold: number, refused: boolean) => scores.filter((s) => (s >= threshold) === refused).length / Math.max(1, scores.length);
+function operatingPoints(bonaFide: number[], attacks: number[]) {
+  return Object.fromEntries(
+    BPCER_POINTS.map((bpcer) => {
+      const threshold = thresholdAt(bonaFide, bpcer);
+      return [`bpcer_${bpcer * 100}`, { threshold: round(threshold), bpcer: round(rate(bonaFide, threshold, true)), apcer: round(rate(attacks, threshold, false)) }];
+    }),
+  );
+}
+
+// ---- S-MAD: one photo at a time
+const isTrainingMorph = (s: Sample) => s.label === 'morph' && s.variant === 'spliced';
+const sTrain = measured.filter((s) => s.split === 'train' && (s.label === 'bona_fide' || isTrainingMorph(s)));
+const sWeights = fitLogistic(
+  sTrain.map((s) => s.texture),
+  sTrain.map((s) => (s.label === 'morph' ? 1 : 0)),
+  S_MAD_L2,
+);
+const sModel = new LogisticModel(sWeights);
+const sScore = (s: Sample) => sModel.probability(s.texture);
+
+// ---- D-MAD: a suspected photo against a trusted, unprocessed photo of a contributor (another photo of the same person for bona fide pairs)
+interface Pair {
+  suspect: Sample;
+  trusted: Sample;
+  label: 0 | 1;
+}
+const originals = measured.filter((s) => s.post === 'none');
+function pairsOf(split: 'train' | 'test'): Pair[] {
+  const pairs: Pair[] = [];
+  for (const suspect of measured.filter((s) => s.split === split)) {
+    if (suspect.label === 'bona_fide') {
+      for (const trusted of originals) if (trusted.identities[0] === suspect.identities[0] && trusted.sources[0] !== suspect.sources[0]) pairs.push({ suspect, trusted, label: 0 });
+    } else {
+      // the contributor's other photo: never the one the morph was made from
+      for (const trusted of originals) if (suspect.identities.includes(trusted.identities[0]) && !suspect.sources.includes(trusted.sources[0])) pairs.push({ suspect, trusted, label: 1 });
+    }
+  }
+  return pairs;
+}
+const pairFeatures = (p: Pair) => templatePairFeatures(Float32Array.from(p.suspect.template), Float32Array.from(p.trusted.template));
+const dTrain = pairsOf('train').filter((p) => p.label === 0 || isTrainingMorph(p.suspect));
+const dWeights = fitLogistic(dTrain.map(pairFeatures), dTrain.map((p) => p.label), D_MAD_L2);
+const dModel = new LogisticModel(dWeights);
+const dScore = (p: Pair) => dModel.probability(pairFeatures(p));
+const cosineOf = (p: Pair) => p.suspect.template.reduce((s, v, i) => s + v * p.trusted.template[i], 0);
+
+// ---- held-out evaluation, per condition: the bona fide photos processed as the morphs were
+const conditions = {
+  digital: { post: 'digital', variant: 'spliced' },
+  print_scan: { post: 'print_scan', variant: 'spliced' },
+  unseen_whole_image: { post: 'digital', variant: 'whole' },
+} as const;
+const sTest = measured.filter((s) => s.split === 'test');
+const dTest = pairsOf('test');
+const evaluation = Object.fromEntries(
+  Object.entries(conditions).map(([name, { post, variant }]) => {
+    const bona = sTest.filter((s) => s.label === 'bona_fide' && s.post === post);
+    const morphs = sTest.filter((s) => s.label === 'morph' && s.post === post && s.variant === variant);
+    const bonaPairs = dTest.filter((p) => p.label === 0 && p.suspect.post === post);
+    const morphPairs = dTest.filter((p) => p.label === 1 && p.suspect.post === post && p.suspect.variant === variant);
+    return [
+      name,
+      {
+        s_mad: { bona_fide: bona.length, morphs: morphs.length, ...operatingPoints(bona.map(sScore), morphs.map(sScore)) },
+        d_mad: { bona_fide_pairs: bonaPairs.length, morph_pairs: morphPairs.length, ...operatingPoints(bonaPairs.map(dScore), morphPairs.map(dScore)) },
+        // the baseline D-MAD must beat: refusing pairs whose plain cosine similarity is low
+        cosine_baseline: operatingPoints(
+          bonaPairs.map((p) => -cosineOf(p)),
+          morphPairs.map((p) => -cosineOf(p)),
+        ),
+      },
+    ];
+  }),
+);
+
+// ---- serving thresholds, from every bona fide fixture photo (training identities included: there are only 49)
+const allBona = measured.filter((s) => s.label === 'bona_fide');
+const sThreshold = Math.max(thresholdAt(allBona.map(sScore), SERVING_BPCER), thresholdAt(allBona.filter((s) => s.post === 'none').map(sScore), SERVING_BPCER_ORIGINALS));
+const allBonaPairs = [...pairsOf('train'), ...dTest].filter((p) => p.label === 0);
+const dThreshold = thresholdAt(allBonaPairs.map(dScore), SERVING_BPCER);
+const atServing = {
+  s_mad: {
+    threshold: round(sThreshold),
+    bpcer_originals: round(rate(allBona.filter((s) => s.post === 'none').map(sScore), sThreshold, true)),
+    bpcer_all_bona_fide: round(rate(allBona.map(sScore), sThreshold, true)),
+    apcer_test_morphs: Object.fromEntries(Object.entries(conditions).map(([name, { post, variant }]) => [name, round(rate(sTest.filter((s) => s.label === 'morph' && s.post === post && s.variant === variant).map(sScore), sThreshold, false))])),
+  },
+  d_mad: {
+    threshold: round(dThreshold),
+    bpcer_all_bona_fide_pairs: round(rate(allBonaPairs.map(dScore), dThreshold, true)),
+    apcer_test_morph_pairs: Object.fromEntries(
+      Object.entries(conditions).map(([name, { post, variant }]) => [name, round(rate(dTest.filter((p) => p.label === 1 && p.suspect.post === post && p.suspect.variant === variant).map(dScore), dThreshold, false))]),
+    ),
+  },
+};
+
+const madFile: MadFile = {
+  kind: MAD_MODEL_KIND,
+  trained_by: 'npm run morphs && npm run train:mad (benchmarks/train-mad.ts)',
+  training_set: {
+    s_mad: { bona_fide: sTrain.filter((s) => s.label === 'bona_fide').length, morphs: sTrain.filter((s) => s.label === 'morph').length },
+    d_mad: { bona_fide_pairs: dTrain.filter((p) => p.label === 0).length, morph_pairs: dTrain.filter((p) => p.label === 1).length },
+  },
+  serving_thresholds: { s_mad: round(sThreshold), d_mad: round(dThreshold) },
+  s_mad: { features: 'face-texture-v1', model: sWeights },
+  d_mad: { features: 'template-pair-v1', recognition_model_id: pipeline.modelId, model: dWeights },
+};
+const madBytes = `${JSON.stringify(madFile)}\n`;
+writeFileSync(join(MODELS_DIR, MAD_FILE), madBytes);
+const manifestPath = join(MODELS_DIR, MANIFEST);
+const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { models: Record<string, unknown>[] };
+const madEntry = {
+  role: 'mad',
+  kind: MAD_MODEL_KIND,
+  file: MAD_FILE,
+  model_id: 'faceserver-mad-v1',
+  sha256: createHash('sha256').update(madBytes).digest('hex'),
+  input_shape: [sWeights.weights.length],
+  source: { committed: true, trained_by: 'npm run train:mad', license: 'MIT' },
+};
+manifest.models = [...manifest.models.filter((m) => m.role !== 'mad'), madEntry];
+writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+console.log(JSON.stringify({ evaluation, atServing }, null, 1));
+writeResults('mad', {
+  data: {
+    images: images.length,
+    measured: measured.length,
+    without_face: noFace,
+    split: 'by identity, seed 20059: London 24 train / 16 test, LFW 3 / 2, bbt 2 / 2',
+    training: madFile.training_set,
+  },
+  held_out: evaluation,
+  serving: atServing,
+});
