@@ -8,13 +8,21 @@ import { toGrey, type Picture } from '../pipeline/picture.ts';
 import type { Point } from '../pipeline/types.ts';
 
 /** side of the square, upright face crop the features are measured on */
-const CROP = 192;
-/** the ArcFace five-point layout, enlarged and centred in the crop so the face outline, hair and background show */
-const FACE_SCALE = 1.15;
-const REFERENCE = ARCFACE_REFERENCE_112.map((p) => ({ x: (p.x - 56) * FACE_SCALE + CROP / 2, y: (p.y - 56) * FACE_SCALE + CROP / 2 + 8 }));
+const CROP = 384;
+/**
+ * The ArcFace five-point layout, enlarged 2.4× and centred in the crop so the face outline, hair and
+ * background show. Eyes 84 pixels apart: about what a document portrait gives, so the fine texture and
+ * sensor noise that morphing smooths away are measured near the photo's own resolution, not averaged out.
+ */
+const FACE_SCALE = 2.4;
+const inCrop = (x: number, y: number) => ({ x: (x - 56) * FACE_SCALE + CROP / 2, y: (y - 56) * FACE_SCALE + CROP / 2 + CROP / 24 });
+const REFERENCE = ARCFACE_REFERENCE_112.map((p) => inCrop(p.x, p.y));
 /** LBP histograms over a 3×3 grid of the inner face (eyes, nose, mouth, cheeks), plus one over the whole face */
 const GRID = 3;
-const INNER_FACE = { x0: 44, y0: 50, x1: 148, y1: 170 };
+const INNER_FACE = (() => {
+  const [topLeft, bottomRight] = [inCrop(18, 30), inCrop(94, 106)];
+  return { x0: Math.round(topLeft.x), y0: Math.round(topLeft.y), x1: Math.round(bottomRight.x), y1: Math.round(bottomRight.y) };
+})();
 /** rings of the face outline, as its scale about its centre: inner face, the band a spliced seam lies in, just outside */
 const RINGS = [0, 0.75, 0.95, 1.15, 1.35];
 
@@ -23,23 +31,23 @@ export const FACE_TEXTURE_FEATURES = (GRID * GRID + 1) * 10 + 5 + 2 * (RINGS.len
 
 type Grey = Float32Array;
 
+/** box mean of side 2·radius+1, edges clamped; a running sum per row and column */
 function boxBlur(image: Grey, radius: number): Grey {
-  const pass = (input: Grey, dx: number, dy: number) => {
+  const pass = (input: Grey, horizontal: boolean) => {
     const out = new Float32Array(input.length);
-    for (let y = 0; y < CROP; y++) {
-      for (let x = 0; x < CROP; x++) {
-        let sum = 0;
-        for (let k = -radius; k <= radius; k++) {
-          const xx = Math.min(CROP - 1, Math.max(0, x + k * dx));
-          const yy = Math.min(CROP - 1, Math.max(0, y + k * dy));
-          sum += input[yy * CROP + xx];
-        }
-        out[y * CROP + x] = sum / (2 * radius + 1);
+    const at = (line: number, k: number) => (horizontal ? line * CROP + k : k * CROP + line);
+    const clamp = (k: number) => (k < 0 ? 0 : k >= CROP ? CROP - 1 : k);
+    for (let line = 0; line < CROP; line++) {
+      let sum = 0;
+      for (let k = -radius; k <= radius; k++) sum += input[at(line, clamp(k))];
+      for (let k = 0; k < CROP; k++) {
+        out[at(line, k)] = sum / (2 * radius + 1);
+        sum += input[at(line, clamp(k + radius + 1))] - input[at(line, clamp(k - radius))];
       }
     }
     return out;
   };
-  return pass(pass(image, 1, 0), 0, 1);
+  return pass(pass(image, true), false);
 }
 
 /**
@@ -143,7 +151,7 @@ function contourSharpness(image: Grey, outline: Point[]): number[] {
     const length = Math.hypot(p.x - centre.x, p.y - centre.y) || 1;
     const [nx, ny] = [(p.x - centre.x) / length, (p.y - centre.y) / length];
     let steepest = 0;
-    for (let t = -6; t <= 6; t++) {
+    for (let t = -12; t <= 12; t++) {
       const at = (s: number) => {
         const x = Math.min(CROP - 1, Math.max(0, Math.round(p.x + nx * s)));
         const y = Math.min(CROP - 1, Math.max(0, Math.round(p.y + ny * s)));
