@@ -24,8 +24,11 @@ const MANIFEST = 'manifest.json';
 const L2_GRID = [0.003, 0.01, 0.03, 0.1, 0.3, 1];
 /** serving thresholds: at most this share of bona fide fixture photos refused */
 const SERVING_BPCER = 0.05;
-/** …and at most this share of the unprocessed fixture faces, which enrol sees as they are */
-const SERVING_BPCER_ORIGINALS = 0.02;
+/**
+ * …and at most this share of the unprocessed fixture faces, which enrol sees as they are: under the 2 %
+ * the enrol test allows, since a few fixture faces are refused for quality and do not count there
+ */
+const SERVING_BPCER_ORIGINALS = 0.015;
 const BPCER_POINTS = [0.01, 0.05, 0.1];
 
 interface Measured {
@@ -213,10 +216,12 @@ const evaluation = Object.fromEntries(
 // S-MAD judges every enrolment, so every fixture face counts; D-MAD only runs when a reference photo is
 // sent, a controlled capture, so its threshold comes from the document-like pairs.
 const allBona = measured.filter((s) => s.label === 'bona_fide');
-const sThreshold = Math.max(thresholdAt(allBona.map(sScore), SERVING_BPCER), thresholdAt(allBona.filter((s) => s.post === 'none').map(sScore), SERVING_BPCER_ORIGINALS));
+/** thresholds are stored to 4 decimals, rounded up so that no bona fide score the threshold was set to pass is refused */
+const ceil4 = (value: number) => Math.ceil(value * 1e4) / 1e4;
+const sThreshold = ceil4(Math.max(thresholdAt(allBona.map(sScore), SERVING_BPCER), thresholdAt(allBona.filter((s) => s.post === 'none').map(sScore), SERVING_BPCER_ORIGINALS)));
 const allBonaPairs = [...pairsOf('train'), ...dTest].filter((p) => p.label === 0);
 const documentBonaPairs = allBonaPairs.filter((p) => documentLike(p.suspect.identities[0]));
-const dThreshold = thresholdAt(documentBonaPairs.map(dScore), SERVING_BPCER);
+const dThreshold = ceil4(thresholdAt(documentBonaPairs.map(dScore), SERVING_BPCER));
 const testMorphs = (name: keyof typeof conditions) => sTest.filter((s) => s.label === 'morph' && s.post === conditions[name].post && s.variant === conditions[name].variant);
 const testMorphPairs = (name: keyof typeof conditions) => dTest.filter((p) => p.label === 1 && p.suspect.post === conditions[name].post && p.suspect.variant === conditions[name].variant);
 const conditionNames = Object.keys(conditions) as (keyof typeof conditions)[];
