@@ -95,12 +95,17 @@ function fitLogistic(rows: ArrayLike<number>[], labels: number[], l2: number, st
 }
 
 // ---- ISO/IEC 20059 figures
-/** the lowest threshold (score ≥ threshold = morph) that refuses at most `bpcer` of the bona fide scores */
-function thresholdAt(bonaFide: number[], bpcer: number): number {
+/**
+ * The threshold (score ≥ threshold = morph) that refuses at most `bpcer` of the bona fide scores. For
+ * measuring, just above the highest score it lets pass; for serving (`midway`), halfway between that score
+ * and the lowest it refuses, so that a score a hair's breadth different (another thread count, another
+ * CPU) does not cross it.
+ */
+function thresholdAt(bonaFide: number[], bpcer: number, midway = false): number {
   const sorted = [...bonaFide].sort((a, b) => b - a);
   const allowed = Math.floor(bpcer * sorted.length);
-  // just above the (allowed+1)-th highest bona fide score, so that one and all below it pass
-  return allowed >= sorted.length ? 0 : sorted[allowed] + 1e-9;
+  if (allowed >= sorted.length) return -Infinity;
+  return midway && allowed > 0 ? (sorted[allowed] + sorted[allowed - 1]) / 2 : sorted[allowed] + 1e-9;
 }
 const rate = (scores: number[], threshold: number, refused: boolean) => scores.filter((s) => (s >= threshold) === refused).length / Math.max(1, scores.length);
 function operatingPoints(bonaFide: number[], attacks: number[]) {
@@ -218,10 +223,10 @@ const evaluation = Object.fromEntries(
 const allBona = measured.filter((s) => s.label === 'bona_fide');
 /** thresholds are stored to 4 decimals, rounded up so that no bona fide score the threshold was set to pass is refused */
 const ceil4 = (value: number) => Math.ceil(value * 1e4) / 1e4;
-const sThreshold = ceil4(Math.max(thresholdAt(allBona.map(sScore), SERVING_BPCER), thresholdAt(allBona.filter((s) => s.post === 'none').map(sScore), SERVING_BPCER_ORIGINALS)));
+const sThreshold = ceil4(Math.max(thresholdAt(allBona.map(sScore), SERVING_BPCER, true), thresholdAt(allBona.filter((s) => s.post === 'none').map(sScore), SERVING_BPCER_ORIGINALS, true)));
 const allBonaPairs = [...pairsOf('train'), ...dTest].filter((p) => p.label === 0);
 const documentBonaPairs = allBonaPairs.filter((p) => documentLike(p.suspect.identities[0]));
-const dThreshold = ceil4(thresholdAt(documentBonaPairs.map(dScore), SERVING_BPCER));
+const dThreshold = ceil4(thresholdAt(documentBonaPairs.map(dScore), SERVING_BPCER, true));
 const testMorphs = (name: keyof typeof conditions) => sTest.filter((s) => s.label === 'morph' && s.post === conditions[name].post && s.variant === conditions[name].variant);
 const testMorphPairs = (name: keyof typeof conditions) => dTest.filter((p) => p.label === 1 && p.suspect.post === conditions[name].post && p.suspect.variant === conditions[name].variant);
 const conditionNames = Object.keys(conditions) as (keyof typeof conditions)[];

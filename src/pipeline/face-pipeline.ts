@@ -116,7 +116,7 @@ interface Search {
 /**
  * The whole biometric pipeline in the calling thread: decode → detect (turning the photo by quarter
  * turns when the face lies sideways or upside down) → face geometry → align → embed (which doubles as
- * the check that a detection is a face) → PAD → MAD slot → quality gate. ONNX inference blocks the thread it runs on, so the server runs this
+ * the check that a detection is a face) → PAD → quality gate → MAD (enrolment). ONNX inference blocks the thread it runs on, so the server runs this
  * inside PipelinePool's workers; scripts and benchmarks may use it directly.
  */
 export class FacePipeline {
@@ -186,7 +186,6 @@ export class FacePipeline {
     );
 
     const pad = await timed('pad', () => this.checkPad(picture, geometry, counted.length));
-    const mad: MadReport = purpose === 'enrol' ? await timed('mad', () => this.checkMorph(picture, geometry, counted.length)) : { status: 'not_applicable' };
     const quality = await timed('quality', () => this.quality.assess({ picture, geometry, aligned }));
     quality.measurements = { ...quality.measurements, embedding_norm: embedding.norm };
     const minimum = purpose === 'enrol' ? this.config.quality.enrolMinimum : this.config.quality.probeMinimum;
@@ -200,6 +199,9 @@ export class FacePipeline {
         ...(weakest ? { weakest_component: weakest[0] } : {}),
       });
     }
+    // after the quality gate: a blurred or badly lit face looks smoothed, as a morph does, and is better
+    // told it is unusable than taken for a morph
+    const mad: MadReport = purpose === 'enrol' ? await timed('mad', () => this.checkMorph(picture, geometry, counted.length)) : { status: 'not_applicable' };
     timings.total = performance.now() - started;
     return {
       template: embedding.template,
