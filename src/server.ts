@@ -78,9 +78,10 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const metrics = new Metrics(gallery);
   const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
   const metered = metrics.meter(faces);
-  // S-MAD runs in the workers; D-MAD needs only two templates, so it runs here
+  // S-MAD runs in the workers; D-MAD needs only two templates, so it runs here (and can serve any step that has both)
   const differentialModel = config.pipeline.mad.enabled ? loadMorphModels(manifest)?.differential : undefined;
-  const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold));
+  const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold);
+  const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
   const app = createApp({
     config,
