@@ -27,7 +27,8 @@ export function imageAndMetadata(ctx: Context, optionalImages: readonly string[]
   const { files, fields } = multipartParts(ctx);
   for (const name of [...files.keys(), ...fields.keys()]) {
     if (!MULTIPART_PARTS.has(name) && !optionalImages.includes(name)) {
-      throw new ApiError('bad_request', `unexpected multipart part "${name}": send ${['image', 'metadata', ...optionalImages].map((part) => `"${part}"`).join(', ')} only`);
+      const parts = ['image', 'metadata', ...optionalImages].map((part) => `"${part}"`);
+      throw new ApiError('bad_request', `unexpected multipart part "${name}": send ${parts.slice(0, -1).join(', ')} and ${parts.at(-1)} only`);
     }
   }
   const images = files.get('image') ?? [];

@@ -79,7 +79,6 @@ export interface ExaminedPhoto {
 export interface MorphCheck {
   sMad: MadScore;
   template: Template;
-  faceCount: number;
 }
 
 type Timed = <T>(stage: string, work: () => Promise<T> | T) => Promise<T>;
@@ -225,13 +224,12 @@ export class FacePipeline {
     if (!mad) throw new ApiError('service_unavailable', `morphing-attack detection is ${this.madState() === 'disabled' ? 'switched off (pipeline.mad.enabled)' : 'not in the model bundle'}`);
     const { timed } = stageTimer();
     const { search, subject } = await this.locate(bytes, timed);
-    const faceCount = search.faces.filter((f) => !search.rejected.has(f)).length;
-    return { sMad: mad.score(search.picture, subject.geometry), template: subject.embedding.template, faceCount };
+    return { sMad: mad.score(search.picture, subject.geometry), template: subject.embedding.template };
   }
 
   /**
    * The geometry pass alone, for photo checks: decode, find the subject (turned upright as `process`
-   * does) and align it, without PAD, quality gate or template. A photo without a face is a finding
+   * does), align and embed it, without PAD or quality gate. A photo without a face is a finding
    * here, not an error.
    */
   async examine(bytes: Uint8Array): Promise<ExaminedPhoto> {
