@@ -31,23 +31,27 @@ export const FACE_TEXTURE_FEATURES = (GRID * GRID + 1) * 10 + 5 + 2 * (RINGS.len
 
 type Grey = Float32Array;
 
-/** box mean of side 2·radius+1, edges clamped; a running sum per row and column */
+/** box mean of side 2·radius+1, edges clamped; a running sum along each row, then each column */
 function boxBlur(image: Grey, radius: number): Grey {
-  const pass = (input: Grey, horizontal: boolean) => {
+  const width = 2 * radius + 1;
+  const pass = (input: Grey, step: number, stride: number) => {
+    // step: between neighbours along a line; stride: between the starts of two lines
     const out = new Float32Array(input.length);
-    const at = (line: number, k: number) => (horizontal ? line * CROP + k : k * CROP + line);
-    const clamp = (k: number) => (k < 0 ? 0 : k >= CROP ? CROP - 1 : k);
+    const last = CROP - 1;
     for (let line = 0; line < CROP; line++) {
+      const base = line * stride;
       let sum = 0;
-      for (let k = -radius; k <= radius; k++) sum += input[at(line, clamp(k))];
+      for (let k = -radius; k <= radius; k++) sum += input[base + (k < 0 ? 0 : k > last ? last : k) * step];
       for (let k = 0; k < CROP; k++) {
-        out[at(line, k)] = sum / (2 * radius + 1);
-        sum += input[at(line, clamp(k + radius + 1))] - input[at(line, clamp(k - radius))];
+        out[base + k * step] = sum / width;
+        const enter = k + radius + 1;
+        const leave = k - radius;
+        sum += input[base + (enter > last ? last : enter) * step] - input[base + (leave < 0 ? 0 : leave) * step];
       }
     }
     return out;
   };
-  return pass(pass(image, true), false);
+  return pass(pass(image, 1, CROP), CROP, 1);
 }
 
 /**
@@ -130,7 +134,13 @@ function ringStatistics(image: Grey, outline: Point[]): number[] {
       const angle = Math.atan2(y - centre.y, x - centre.x);
       const radius = radii[Math.min(71, Math.floor(((angle + Math.PI) / (2 * Math.PI)) * 72))];
       const r = Math.hypot(x - centre.x, y - centre.y) / radius;
-      const ring = RINGS.findIndex((edge, k) => k < rings && r >= edge && r < RINGS[k + 1]);
+      let ring = -1;
+      for (let k = 0; k < rings; k++) {
+        if (r >= RINGS[k] && r < RINGS[k + 1]) {
+          ring = k;
+          break;
+        }
+      }
       if (ring < 0) continue;
       const i = y * CROP + x;
       noise[ring] += residual[i] ** 2;
