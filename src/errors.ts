@@ -27,6 +27,7 @@ export const ERROR_STATUS = {
   document_blurred: 422,
   document_glare: 422,
   presentation_attack_detected: 451,
+  morphing_attack_detected: 451,
   service_unavailable: 503,
   request_timeout: 503,
   internal_error: 500,

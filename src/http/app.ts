@@ -7,12 +7,14 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
 import type { AuthService } from '../security/auth.service.ts';
+import type { MadService } from '../mad/mad.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
 import { biometricRouter } from './biometric.controller.ts';
 import { ID_CROPPER_PATHS, idCropperRouter, type DocumentCropping } from './id-cropper.controller.ts';
+import { MAD_PATH, madRouter } from './mad.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
 import { OPENAPI_PATH, openApiDocument, openApiRouter } from './openapi.ts';
@@ -23,6 +25,7 @@ export interface AppDependencies {
   logger: Logger;
   gallery: Gallery;
   service: BiometricService;
+  mad: MadService;
   health: () => HealthReport;
   auth: AuthService;
   audit: AuditLog;
@@ -39,13 +42,14 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/verify': 'verify',
     '/api/v1/delete': 'delete',
     [PHOTO_CHECK_PATH]: 'check',
+    [MAD_PATH]: 'check',
     ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -53,6 +57,7 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
   const routers = [
     biometric,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
+    madRouter(mad, config.limits),
     idCropperRouter(documents, config.documents.maxJsonBytes),
     utilityRouter(gallery, health),
     openApiRouter(openApiDocument(config, compliance.profiles)),

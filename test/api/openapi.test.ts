@@ -30,7 +30,7 @@ describe('the document', () => {
     expect(body).toEqual(JSON.parse(JSON.stringify(openApiDocument(server.config, loadProfiles()))));
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register', '/api/v1/id_cropper_register', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
+      ['/api/v1/delete', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register', '/api/v1/id_cropper_register', '/api/v1/mad', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/verify', '/metrics'],
     );
   });
 
@@ -38,7 +38,7 @@ describe('the document', () => {
     const { paths, components } = contract().document as any;
     const metadataFields = (path: string) => {
       const form = paths[path].post.requestBody.content['multipart/form-data'].schema;
-      expect(Object.keys(form.properties)).toEqual(['image', 'metadata']);
+      expect(Object.keys(form.properties)).toEqual(path === '/api/v1/enrol' ? ['image', 'metadata', 'reference_image'] : ['image', 'metadata']);
       return Object.keys(components.schemas[form.properties.metadata.$ref.split('/').at(-1)].properties);
     };
     expect(metadataFields('/api/v1/enrol')).toEqual(['subject_id', 'partition']);
