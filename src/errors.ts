@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   // passport / ID photos: a file-size band the photo cannot meet within the spec's pixel limits
   file_size_unreachable: 422,
   presentation_attack_detected: 451,
+  morphing_attack_detected: 451,
   service_unavailable: 503,
   request_timeout: 503,
   internal_error: 500,

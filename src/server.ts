@@ -22,6 +22,9 @@ import { loadModelManifest, type ModelManifest } from './pipeline/model-manifest
 import { DataDirLock } from './gallery/data-dir-lock.ts';
 import { PartitionPolicies } from './services/partition-policy.ts';
 import { BiometricService } from './services/biometric.service.ts';
+import { DifferentialMad } from './mad/differential-mad.ts';
+import { MadService } from './mad/mad.service.ts';
+import { loadMorphModels } from './mad/morph-models.ts';
 import { ApiKeyRepository } from './security/api-key.repository.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
@@ -92,12 +95,18 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
   const metrics = new Metrics(gallery);
   const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
-  const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits);
+  const metered = metrics.meter(faces);
+  // S-MAD runs in the workers; D-MAD needs only two templates, so it runs here (and can serve any step that has both)
+  const differentialModel = config.pipeline.mad.enabled ? loadMorphModels(manifest)?.differential : undefined;
+  const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold);
+  const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
+  const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
   const app = createApp({
     config,
     logger,
     gallery,
     service,
+    mad,
     auth,
     audit,
     metrics,

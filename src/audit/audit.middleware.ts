@@ -23,6 +23,8 @@ export function auditTrail(log: AuditLog): Middleware {
       if (scope && AUDITED.has(scope.operation)) {
         // a duplicate-identity refusal is on record with the subject it matched, its score and threshold
         const duplicate = failure?.code === 'duplicate_identity' ? (failure.details as { matched_subject_id: string; score: number; threshold: number }) : undefined;
+        // a morph refusal is on record with the MAD score and threshold that refused it
+        const morph = failure?.code === 'morphing_attack_detected' ? (failure.details as { s_mad_score?: number; d_mad_score?: number; threshold: number }) : undefined;
         log.append({
           at: new Date().toISOString(),
           request_id: ctx.state.requestId,
@@ -32,9 +34,9 @@ export function auditTrail(log: AuditLog): Middleware {
           subject_id: scope.subjectId ?? null,
           status: failure?.status ?? ctx.status,
           code: failure?.code ?? 'ok',
-          score: scope.score ?? duplicate?.score ?? null,
+          score: scope.score ?? duplicate?.score ?? morph?.s_mad_score ?? morph?.d_mad_score ?? null,
           quality: scope.quality ?? null,
-          threshold: scope.threshold ?? duplicate?.threshold ?? null,
+          threshold: scope.threshold ?? duplicate?.threshold ?? morph?.threshold ?? null,
           decision: failure ? null : (scope.decision ?? null),
           matched_subject_id: scope.matchedSubjectId ?? duplicate?.matched_subject_id ?? null,
         });

@@ -35,6 +35,13 @@ export type CropperOptions = Pick<DocumentsConfig, 'maxOutputSide' | 'minDocumen
 /** Orientation and portrait search run on the document shrunk to this long side: faces on it are large. */
 const FACE_SEARCH_SIDE = 480;
 
+/**
+ * A document longer than this (width ÷ height) is searched for faces in overlapping pieces about this
+ * shape: the detector letterboxes its input to a square, so on a long strip (a card's front and back
+ * scanned side by side) the portrait would shrink to a few input pixels. ID-1 and ID-3 are one piece.
+ */
+const FACE_PIECE_ASPECT = 1.6;
+
 /** A photo shaped like an ID format to within this is taken as the document itself when no outline is found. */
 const WHOLE_FRAME_TOLERANCE = 0.03;
 
@@ -154,7 +161,7 @@ export class DocumentCropper {
     const views: Array<{ rotation: 0 | 180; faces: FaceBox[] }> = [];
     for (const rotation of [0, 180] as const) {
       const view = rotation === 0 ? small : await rotate(small, rotation);
-      views.push({ rotation, faces: (await this.faces.detect(new Picture(view))).filter((f) => f.score >= PORTRAIT_MIN_SCORE) });
+      views.push({ rotation, faces: (await this.detectAcross(view)).filter((f) => f.score >= PORTRAIT_MIN_SCORE) });
       // a clear face settles it: the other way up only matters when the face is doubtful or missing
       if ((views[0].faces[0]?.score ?? 0) >= CLEAR_FACE_SCORE) {
         views.push({ rotation: 180, faces: [] });
@@ -174,6 +181,20 @@ export class DocumentCropper {
     const other = views.find((v) => v.rotation !== rotation)!.faces;
     const upright = same.length > 0 ? same : other.map((f) => ({ ...f, x1: small.width - f.x2, x2: small.width - f.x1, y1: small.height - f.y2, y2: small.height - f.y1 }));
     return { rotation, faces: upright.map((f) => ({ ...f, x1: f.x1 / scale, y1: f.y1 / scale, x2: f.x2 / scale, y2: f.y2 / scale })) };
+  }
+
+  /** Faces on the (landscape) document, best first, looked for in pieces of FACE_PIECE_ASPECT when it is longer. */
+  private async detectAcross(document: RgbImage): Promise<FaceBox[]> {
+    const pieces = Math.ceil(document.width / document.height / FACE_PIECE_ASPECT - 0.05);
+    if (pieces <= 1) return this.faces.detect(new Picture(document));
+    const width = Math.round(document.height * FACE_PIECE_ASPECT);
+    const faces: FaceBox[] = [];
+    for (let k = 0; k < pieces; k++) {
+      const left = Math.round(((document.width - width) * k) / (pieces - 1));
+      const piece = await extract(document, { left, top: 0, width, height: document.height });
+      for (const f of await this.faces.detect(new Picture(piece))) faces.push({ ...f, x1: f.x1 + left, x2: f.x2 + left });
+    }
+    return faces.sort((a, b) => b.score - a.score);
   }
 }
 
@@ -237,8 +258,12 @@ async function cropPortrait(image: RgbImage, face: FaceBox): Promise<RgbImage> {
   const top = clamp(Math.round(face.y1 - h * PORTRAIT_MARGIN.top), 0, image.height - 1);
   const right = clamp(Math.round(face.x2 + w * PORTRAIT_MARGIN.side), left + 1, image.width);
   const bottom = clamp(Math.round(face.y2 + h * PORTRAIT_MARGIN.bottom), top + 1, image.height);
+  return extract(image, { left, top, width: right - left, height: bottom - top });
+}
+
+async function extract(image: RgbImage, region: { left: number; top: number; width: number; height: number }): Promise<RgbImage> {
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract({ left, top, width: right - left, height: bottom - top })
+    .extract(region)
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };

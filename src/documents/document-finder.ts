@@ -1,6 +1,6 @@
 import type { RgbImage } from '../pipeline/types.ts';
 import type { OpenCv } from './opencv.ts';
-import { cornerAngles, lineIntersection, orderQuad, signedArea, type Quad, type Vec } from './quad.ts';
+import { containsQuad, cornerAngles, lineIntersection, orderQuad, signedArea, type Quad, type Vec } from './quad.ts';
 
 /** Where the search runs: edges of a card are straight lines at any scale, and this keeps it cheap. */
 export const SEARCH_LONG_SIDE = 720;
@@ -75,7 +75,7 @@ export type SearchOutcome =
  * parallel straight segments (Hough), which survive backgrounds whose edges run into the document's.
  * Each candidate is scored by how much of its outline is seen as an edge across it (outlineScore); the
  * best few are refitted to the strongest gradient along each side and scored again. A candidate with
- * one unseen side along the border of the photo, scoring better than any whole one, means the
+ * one unseen side along the border of the photo, scoring better than any whole one inside it, means the
  * document is cut by the frame.
  */
 export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
@@ -155,7 +155,8 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
         bestScore = score;
       }
     }
-    if (best && (!cut || bestScore >= cut.score)) return { kind: 'found', quad: best.quad, confidence: best.support };
+    // a cut outline only wins over a whole one lying inside it (the portrait printed on a document that runs off the frame)
+    if (best && (!cut || bestScore >= cut.score || !containsQuad(cut.quad, best.quad))) return { kind: 'found', quad: best.quad, confidence: best.support };
     if (cut) return { kind: 'cut', quad: cut.quad };
     return { kind: 'none' };
   } finally {
@@ -258,7 +259,6 @@ function hullPolygons(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, minArea: n
 function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number, height: number): Quad[] {
   const found = new cv.Mat();
   const minSide = Math.min(width, height);
-  type Segment = { a: Vec; b: Vec; angle: number; length: number };
   let segments: Segment[] = [];
   try {
     cv.HoughLinesP(edges, found, 1, Math.PI / 180, 30, minSide * 0.1, 4);
@@ -269,12 +269,12 @@ function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number
   } finally {
     found.delete();
   }
-  segments = segments.sort((x, y) => y.length - x.length).slice(0, MAX_SEGMENTS);
+  segments = joinCollinear(segments).slice(0, MAX_SEGMENTS);
   const turn = (x: number, y: number) => {
     const d = Math.abs(x - y) % Math.PI;
     return Math.min(d, Math.PI - d);
   };
-  const distanceToLine = (s: Segment, p: Vec) => Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / s.length;
+  const distanceToLine = (s: Segment, p: Vec) => Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / Math.hypot(s.b[0] - s.a[0], s.b[1] - s.a[1]);
   const pairs: Array<[Segment, Segment]> = [];
   for (let i = 0; i < segments.length; i++) {
     for (let j = i + 1; j < segments.length; j++) {
@@ -293,6 +293,53 @@ function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number
     }
   }
   return quads;
+}
+
+/** Segments within this many pixels of one line, at angles within COLLINEAR_ANGLE, are pieces of one edge. */
+const COLLINEAR_DISTANCE = 2.5;
+const COLLINEAR_ANGLE = (3 * Math.PI) / 180;
+
+interface Segment {
+  a: Vec;
+  b: Vec;
+  angle: number;
+  /** pixels of edge found along it: its length, or the pieces' total for a joined edge */
+  length: number;
+}
+
+/**
+ * Joins the pieces of one straight edge, longest first: a faint side (a pale card on a pale desk) or one
+ * crossed by stems or print is found as several short segments, each shorter than the clutter's, but
+ * together they are the longest straight edge in the photo. A joined edge spans its pieces and is ranked
+ * by their total length, so gaps do not count for it.
+ */
+export function joinCollinear(segments: readonly Segment[]): Segment[] {
+  const lines: Segment[] = [];
+  for (const s of [...segments].sort((x, y) => y.length - x.length)) {
+    const line = lines.find((l) => {
+      const d = Math.abs(s.angle - l.angle) % Math.PI;
+      if (Math.min(d, Math.PI - d) > COLLINEAR_ANGLE) return false;
+      const span = Math.hypot(l.b[0] - l.a[0], l.b[1] - l.a[1]);
+      const off = (p: Vec) => Math.abs((l.b[0] - l.a[0]) * (l.a[1] - p[1]) - (l.a[0] - p[0]) * (l.b[1] - l.a[1])) / span;
+      return off(s.a) <= COLLINEAR_DISTANCE && off(s.b) <= COLLINEAR_DISTANCE;
+    });
+    if (!line) {
+      lines.push({ ...s });
+      continue;
+    }
+    // extend the line to the pieces' extreme projections along it
+    const span = Math.hypot(line.b[0] - line.a[0], line.b[1] - line.a[1]);
+    const ux = (line.b[0] - line.a[0]) / span;
+    const uy = (line.b[1] - line.a[1]) / span;
+    const along = (p: Vec) => (p[0] - line.a[0]) * ux + (p[1] - line.a[1]) * uy;
+    const from = Math.min(0, along(s.a), along(s.b));
+    const to = Math.max(span, along(s.a), along(s.b));
+    const origin = line.a;
+    line.a = [origin[0] + ux * from, origin[1] + uy * from];
+    line.b = [origin[0] + ux * to, origin[1] + uy * to];
+    line.length += s.length;
+  }
+  return lines.sort((x, y) => y.length - x.length);
 }
 
 /** Four corners from the lines through the polygon's four longest sides, taken in polygon order. */

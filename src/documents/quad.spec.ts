@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cornerAngles, documentType, lineIntersection, orderQuad, rotateQuad, type Quad } from './quad.ts';
+import { containsQuad, cornerAngles, documentType, lineIntersection, orderQuad, rotateQuad, type Quad } from './quad.ts';
 
 describe('quad geometry', () => {
   it('orders corners clockwise from the top-left, whatever order they come in', () => {
@@ -29,5 +29,11 @@ describe('quad geometry', () => {
 
   it('measures interior angles', () => {
     expect(cornerAngles([[0, 0], [4, 0], [4, 3], [0, 3]]).map(Math.round)).toEqual([90, 90, 90, 90]);
+  });
+
+  it('tells a quad inside another from one that crosses it', () => {
+    const outer: Quad = [[0, 0], [100, 0], [100, 60], [0, 60]];
+    expect(containsQuad(outer, [[10, 10], [40, 10], [40, 40], [10, 40]])).toBe(true);
+    expect(containsQuad(outer, [[80, 10], [120, 10], [120, 40], [80, 40]])).toBe(false);
   });
 });

@@ -88,3 +88,13 @@ export function cornerAngles(quad: Quad): number[] {
     return angle;
   });
 }
+
+/** Whether every corner of `inner` lies inside the convex quad `outer` (clockwise, image coordinates). */
+export function containsQuad(outer: Quad, inner: Quad): boolean {
+  return inner.every(([x, y]) =>
+    outer.every(([ax, ay], i) => {
+      const [bx, by] = outer[(i + 1) % 4];
+      return (bx - ax) * (y - ay) - (by - ay) * (x - ax) >= 0;
+    }),
+  );
+}

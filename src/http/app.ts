@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
 import type { AuthService } from '../security/auth.service.ts';
+import type { MadService } from '../mad/mad.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
@@ -17,6 +18,7 @@ import type { PassportPhotoService } from '../photo/passport-photo.service.ts';
 import type { ProgressHub } from '../photo/progress.ts';
 import { biometricRouter } from './biometric.controller.ts';
 import { ID_CROPPER_PATHS, idCropperRouter, type DocumentCropping } from './id-cropper.controller.ts';
+import { MAD_PATH, madRouter } from './mad.controller.ts';
 import { metadataSchemas } from './metadata.ts';
 import { errorResponses, notFound, requestContext, requestTimeout } from './middleware.ts';
 import { OPENAPI_PATH, openApiDocument, openApiRouter } from './openapi.ts';
@@ -27,6 +29,7 @@ export interface AppDependencies {
   logger: Logger;
   gallery: Gallery;
   service: BiometricService;
+  mad: MadService;
   health: () => HealthReport;
   auth: AuthService;
   audit: AuditLog;
@@ -44,6 +47,7 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/verify': 'verify',
     '/api/v1/delete': 'delete',
     [PHOTO_CHECK_PATH]: 'check',
+    [MAD_PATH]: 'check',
     ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
     ...Object.fromEntries(Object.values(PASSPORT_PHOTO_PATHS).map((path) => [path, 'photo' as const])),
     // the /v2/ API carries its key in the JSON body: its controller authenticates (GET /v2/health is open)
@@ -56,7 +60,7 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
 /** Photo jobs decode 12 megapixels, segment and re-measure: they get their own, longer time limit. */
 const isPhotoPath = (path: string) => path.startsWith(PASSPORT_PHOTO_PATHS.base) || path.startsWith('/v2/');
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents, photo }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents, photo }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -64,6 +68,7 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
   const routers = [
     biometric,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
+    madRouter(mad, config.limits),
     idCropperRouter(documents, config.documents.maxJsonBytes),
     passportPhotoRouter(photo.service, photo.progress, config.limits, config.limits.maxJsonBytes, config.photo.requestTimeoutMs),
     idPhotoRouter(photo.service, auth, audit, config.photo.maxJsonBytes),

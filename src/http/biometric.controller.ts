@@ -7,6 +7,8 @@ import { decodeJsonText, parseMetadata, type MetadataSchemas } from './metadata.
 import { formatScore, toXml, type XmlObject } from './xml.ts';
 
 const MULTIPART_PARTS = new Set(['image', 'metadata']);
+/** enrol's optional trusted photo of the person, for differential morphing-attack detection */
+export const REFERENCE_IMAGE = 'reference_image';
 
 export function requireContentType(type: 'multipart/form-data' | 'application/json', hint: string): Middleware {
   return async (ctx, next) => {
@@ -17,11 +19,17 @@ export function requireContentType(type: 'multipart/form-data' | 'application/js
   };
 }
 
-/** The one image part and the optional metadata text of a biometric (or photo-check) request. */
-export function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: string | undefined } {
+/**
+ * The one image part and the optional metadata text of a biometric (or photo-check) request.
+ * `optionalImages`: further image parts the route accepts (enrol's reference_image), read with `optionalImage`.
+ */
+export function imageAndMetadata(ctx: Context, optionalImages: readonly string[] = []): { image: Uint8Array; metadata: string | undefined } {
   const { files, fields } = multipartParts(ctx);
   for (const name of [...files.keys(), ...fields.keys()]) {
-    if (!MULTIPART_PARTS.has(name)) throw new ApiError('bad_request', `unexpected multipart part "${name}": send "image" and "metadata" only`);
+    if (!MULTIPART_PARTS.has(name) && !optionalImages.includes(name)) {
+      const parts = ['image', 'metadata', ...optionalImages].map((part) => `"${part}"`);
+      throw new ApiError('bad_request', `unexpected multipart part "${name}": send ${parts.slice(0, -1).join(', ')} and ${parts.at(-1)} only`);
+    }
   }
   const images = files.get('image') ?? [];
   if (images.length === 0) {
@@ -35,6 +43,16 @@ export function imageAndMetadata(ctx: Context): { image: Uint8Array; metadata: s
   const metadataParts = [...(fields.get('metadata') ?? []), ...(files.get('metadata') ?? [])];
   if (metadataParts.length > 1) throw new ApiError('invalid_metadata', 'send at most one "metadata" part');
   return { image: images[0], metadata: metadataParts[0] && decodeJsonText(metadataParts[0], 'metadata') };
+}
+
+/** An optional image part other than "image": at most one, not empty, sent as a file. */
+export function optionalImage(ctx: Context, name: string): Uint8Array | undefined {
+  const { files, fields } = multipartParts(ctx);
+  if (fields.has(name)) throw new ApiError('bad_request', `"${name}" arrived as a text field; send it as a file, e.g. curl -F ${name}=@photo.jpg`);
+  const parts = files.get(name) ?? [];
+  if (parts.length > 1) throw new ApiError('bad_request', `send at most one "${name}" part`);
+  if (parts[0]?.length === 0) throw new ApiError('image_decode_failed', `the "${name}" part is empty`);
+  return parts[0];
 }
 
 /** Hands the parsed partition to the key's scope check (and the audit record) before any work starts. */
@@ -94,8 +112,8 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
   });
 
   router.post('/enrol', ...multipart, async (ctx) => {
-    const { image, metadata } = imageAndMetadata(ctx);
-    const outcome = await service.enrol(image, authorized(ctx, parseMetadata(schemas.enrol, metadata)));
+    const { image, metadata } = imageAndMetadata(ctx, [REFERENCE_IMAGE]);
+    const outcome = await service.enrol(image, authorized(ctx, parseMetadata(schemas.enrol, metadata)), optionalImage(ctx, REFERENCE_IMAGE));
     ctx.state.operation!.record({ ...outcome, score: outcome.duplicateOf?.score, quality: outcome.qualityScore });
     sendXml(ctx, 'EnrolResponse', {
       status: 'OK',

@@ -7,6 +7,7 @@ import { OPERATIONS } from '../security/auth.service.ts';
 import { MAX_SUBJECT_ID_LENGTH } from './metadata.ts';
 import { PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import { photoOpenApi } from '../photo/openapi.ts';
+import { MAD_PATH } from './mad.controller.ts';
 import { DEFAULT_PROFILE, ISSUE_CODES, SENSITIVITIES, type ComplianceProfiles } from '../compliance/profiles.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -20,8 +21,13 @@ const faceCount = { type: 'integer', minimum: 1, description: 'faces found in th
 const MULTIPART_ERRORS: ErrorCode[] = [
   'bad_request', 'invalid_metadata', 'missing_image', 'image_decode_failed', 'unsupported_image_format', 'no_face_detected',
   'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'upload_timeout', 'duplicate_identity', 'partition_limit_reached',
-  'payload_too_large', 'unsupported_media_type', 'quality_too_low', 'multiple_faces', 'presentation_attack_detected',
+  'payload_too_large', 'unsupported_media_type', 'quality_too_low', 'multiple_faces', 'presentation_attack_detected', 'morphing_attack_detected',
   'service_unavailable', 'request_timeout', 'internal_error',
+];
+/** the reference image goes through the probe pipeline, so its refusals (quality, PAD) can come back */
+const MAD_ERRORS: ErrorCode[] = [
+  'bad_request', 'missing_image', 'image_decode_failed', 'unsupported_image_format', 'no_face_detected', 'unauthorized', 'forbidden',
+  'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'quality_too_low', 'presentation_attack_detected', 'service_unavailable', 'request_timeout', 'internal_error',
 ];
 const DELETE_ERRORS: ErrorCode[] = ['bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'unknown_subject', 'unknown_partition', 'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error'];
 const PHOTO_CHECK_ERRORS: ErrorCode[] = [
@@ -44,7 +50,14 @@ function errorResponses(codes: ErrorCode[], mediaType: 'application/xml' | 'appl
   );
 }
 
-function multipartRequest(metadataSchema: string, metadataRequired: boolean) {
+const imagePart = { type: 'string', contentMediaType: 'application/octet-stream', description: 'exactly one file part: JPEG, PNG, WebP or JPEG 2000' };
+const imageEncoding = { contentType: 'image/jpeg, image/png, image/webp, image/jp2, application/octet-stream' };
+const referenceImagePart = {
+  ...imagePart,
+  description: 'optional, at most one file part: a trusted live photo of the same person; the image is then also checked by differential morphing-attack detection against it',
+};
+
+function multipartRequest(metadataSchema: string, metadataRequired: boolean, referenceImage = false) {
   return {
     required: true,
     content: {
@@ -54,11 +67,12 @@ function multipartRequest(metadataSchema: string, metadataRequired: boolean) {
           required: metadataRequired ? ['image', 'metadata'] : ['image'],
           additionalProperties: false,
           properties: {
-            image: { type: 'string', contentMediaType: 'application/octet-stream', description: 'exactly one file part: JPEG, PNG, WebP or JPEG 2000' },
+            image: imagePart,
             metadata: { ...ref(metadataSchema), description: 'a JSON object as a text (or file) part; at most one' },
+            ...(referenceImage ? { reference_image: referenceImagePart } : {}),
           },
         },
-        encoding: { image: { contentType: 'image/jpeg, image/png, image/webp, image/jp2, application/octet-stream' }, metadata: { contentType: 'application/json, text/plain' } },
+        encoding: { image: imageEncoding, metadata: { contentType: 'application/json, text/plain' }, ...(referenceImage ? { reference_image: imageEncoding } : {}) },
       },
     },
   };
@@ -130,7 +144,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
     security: [{ bearer: [] }, { apiKey: [] }],
     tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'documents' }, { name: 'passport-photo' }, { name: 'id-photo-v2' }, { name: 'utility' }],
     paths: {
-      '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true), 'EnrolResponse', MULTIPART_ERRORS),
+      '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true, true), 'EnrolResponse', MULTIPART_ERRORS),
       '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
       '/api/v1/verify': biometricOperation('verify', '1:1 verification against an enrolled subject', multipartRequest('VerifyMetadata', true), 'VerifyResponse', MULTIPART_ERRORS),
       '/api/v1/delete': biometricOperation('delete', 'Delete a subject and all its templates', { required: true, content: { 'application/json': { schema: ref('DeleteRequest') } } }, 'DeleteResponse', DELETE_ERRORS),
@@ -144,6 +158,26 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
           tags: ['compliance'],
           requestBody: multipartRequest('PhotoCheckMetadata', false),
           responses: { '200': { description: 'the verdict', content: { 'application/json': { schema: ref('PhotoCheckResponse') } } }, ...errorResponses(PHOTO_CHECK_ERRORS, 'application/json') },
+        },
+      },
+      [MAD_PATH]: {
+        post: {
+          operationId: 'mad',
+          summary: 'Morphing-attack detection scores of a photo: single-image (S-MAD), and differential (D-MAD) against a reference photo',
+          description:
+            'Needs an API key with the `check` scope (no partition). Refuses nothing for being a morph: it reports each method\'s score, threshold and decision. ' +
+            'Error rates of both methods on generated morphs are in the README (MAD section).',
+          tags: ['compliance'],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: { type: 'object', required: ['image'], additionalProperties: false, properties: { image: imagePart, reference_image: referenceImagePart } },
+                encoding: { image: imageEncoding, reference_image: imageEncoding },
+              },
+            },
+          },
+          responses: { '200': { description: 'the scores', content: { 'application/json': { schema: ref('MadResponse') } } }, ...errorResponses(MAD_ERRORS, 'application/json') },
         },
       },
       '/api/v1/id_cropper/register': idCropperOperation('idCropperRegister', 'Crop an ID document out of a photo'),
@@ -256,6 +290,25 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
           },
         },
         PhotoCheckResponse: photoCheckResponse(),
+        MadScore: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['score', 'threshold', 'decision'],
+          properties: {
+            score: score('the method\'s probability that the face is a morph'),
+            threshold: score('configured score at or above which the face is taken for a morph (pipeline.mad.*Threshold)'),
+            decision: { enum: ['bona_fide', 'morph'] },
+          },
+        },
+        MadResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['s_mad'],
+          properties: {
+            s_mad: { ...ref('MadScore'), description: 'single-image MAD of `image` (texture, frequency, noise and outline-edge features)' },
+            d_mad: { ...ref('MadScore'), description: 'differential MAD of `image` against `reference_image`, from the two face templates; present when a reference was sent' },
+          },
+        },
         ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },
         ErrorJson: errorBody(),
         ...photo.schemas,

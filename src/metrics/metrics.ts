@@ -49,7 +49,7 @@ export class Metrics {
   });
   private readonly rejections = new Counter({
     name: 'faceserver_pipeline_rejections_total',
-    help: 'images the pipeline refused, by error code (presentation_attack_detected, quality_too_low, no_face_detected, ...)',
+    help: 'images the pipeline refused, by error code (presentation_attack_detected, morphing_attack_detected, quality_too_low, no_face_detected, ...)',
     labelNames: ['code', 'purpose'],
     registers: [this.registry],
   });

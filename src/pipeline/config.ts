@@ -95,6 +95,27 @@ export const pipelineConfigSchema = z
       })
       .strict()
       .prefault({}),
+    mad: z
+      .object({
+        /** morphing-attack detection on enrolment (S-MAD) and, with a reference_image, D-MAD; needs the bundle's `mad` model */
+        enabled: z.boolean().default(true),
+        /**
+         * S-MAD morph probability at or above which enrol is refused with 451 morphing_attack_detected.
+         * 0.8446 (from `npm run train:mad`) refuses 1.3 % of the 150 fixture faces as they are and 3.1 % of
+         * all bona fide fixture photos incl. their digital and print-scan copies, and lets through 28 % of the
+         * held-out digital morphs, 41 % of the print-scan ones (benchmarks/results/mad.json, `serving`)
+         */
+        singleImageThreshold: z.number().min(0).max(1).default(0.8446),
+        /**
+         * D-MAD morph probability at or above which a photo is taken for a morph of the reference person.
+         * 0.0739 refuses 5 % of the document-like bona fide pairs (studio portrait vs another studio photo),
+         * but 35 % of all fixture pairs, in-the-wild news photos included; lets through 2.5 % of held-out
+         * morph pairs. Meant for a controlled reference capture (benchmarks/results/mad.json, `serving`)
+         */
+        differentialThreshold: z.number().min(0).max(1).default(0.0739),
+      })
+      .strict()
+      .prefault({}),
     quality: qualitySchema,
   })
   .strict();

@@ -1,17 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import { ApiError } from '../errors.ts';
+import type { MadScore } from '../mad/mad-score.ts';
+import { loadMorphModels } from '../mad/morph-models.ts';
+import { SingleImageMad } from '../mad/single-image-mad.ts';
 import { alignFace } from './align.ts';
 import type { PipelineConfig } from './config.ts';
 import { decodeImage } from './decode.ts';
 import { FaceGeometryService, type FaceGeometry, type OrientedFace } from './face-geometry.ts';
 import { boxArea, clipBox } from './geometry.ts';
-import { loadModelManifest, type ModelManifest, type ModelRole } from './model-manifest.ts';
+import { loadModelManifest, type ModelManifest, type OnnxRole } from './model-manifest.ts';
 import { loadModel } from './models/registry.ts';
 import type { Embedding, RoleModels } from './models/roles.ts';
 import { turnImage, turnsToUpright, unturnBox, type QuarterTurns } from './orientation.ts';
 import { Picture } from './picture.ts';
 import { QualityAssessor, qualityModelRoles } from './quality/index.ts';
-import type { Detection, FaceBox, MadReport, PadReport, PipelinePurpose, PipelineResult, RgbImage, StageState } from './types.ts';
+import type { Detection, FaceBox, MadReport, PadReport, PipelinePurpose, PipelineResult, RgbImage, StageState, Template } from './types.ts';
 
 /** The component flags of GET /health that the pipeline answers for. */
 export interface PipelineHealth {
@@ -61,6 +64,8 @@ export interface ExaminedPhoto {
     geometry: FaceGeometry;
     /** the face as the recognition model would see it (sharpness and exposure are measured here, as in the quality gate) */
     aligned: RgbImage;
+    /** the recognition model's template of the face, which also confirmed it is one */
+    embedding: Embedding;
     /** each eye's open probability from the eye-state model, as the quality gate reads it; absent when no such model is loaded */
     eyesOpen?: [number, number];
   };
@@ -68,6 +73,12 @@ export interface ExaminedPhoto {
   otherFaces: FaceBox[];
   turns: QuarterTurns;
   timings: Record<string, number>;
+}
+
+/** A photo as `POST /api/v1/mad` judges it: its S-MAD verdict and its template, for D-MAD against a reference. */
+export interface MorphCheck {
+  sMad: MadScore;
+  template: Template;
 }
 
 type Timed = <T>(stage: string, work: () => Promise<T> | T) => Promise<T>;
@@ -104,7 +115,7 @@ interface Search {
 /**
  * The whole biometric pipeline in the calling thread: decode → detect (turning the photo by quarter
  * turns when the face lies sideways or upside down) → face geometry → align → embed (which doubles as
- * the check that a detection is a face) → PAD → MAD slot → quality gate. ONNX inference blocks the thread it runs on, so the server runs this
+ * the check that a detection is a face) → PAD → quality gate → MAD (enrolment). ONNX inference blocks the thread it runs on, so the server runs this
  * inside PipelinePool's workers; scripts and benchmarks may use it directly.
  */
 export class FacePipeline {
@@ -118,7 +129,8 @@ export class FacePipeline {
     readonly manifest: ModelManifest,
     private readonly config: PipelineConfig,
     private readonly models: LoadedModels,
-    private readonly wanted: readonly ModelRole[],
+    private readonly wanted: readonly OnnxRole[],
+    private readonly singleImageMad: SingleImageMad | undefined,
     overrides: PipelineOverrides,
   ) {
     this.modelId = manifest.modelId;
@@ -128,22 +140,24 @@ export class FacePipeline {
     this.quality = new QualityAssessor(config.quality, { givesPose: this.geometry.givesPose, eyes: models.eyes });
   }
 
-  /** Verifies the model bundle and opens one ONNX session per model the configuration needs. */
+  /** Verifies the model bundle and opens one ONNX session per model the configuration needs, and the MAD weights when MAD is on. */
   static async create(modelsDir: string, config: PipelineConfig, overrides: PipelineOverrides = {}): Promise<FacePipeline> {
-    const wanted: ModelRole[] = ['detection', 'landmarks', 'recognition', ...(config.pad.enabled ? (['pad'] as const) : []), ...qualityModelRoles(config.quality)];
-    const manifest = loadModelManifest(modelsDir, config.manifest, wanted);
+    const networks: OnnxRole[] = ['detection', 'landmarks', 'recognition', ...(config.pad.enabled ? (['pad'] as const) : []), ...qualityModelRoles(config.quality)];
+    const manifest = loadModelManifest(modelsDir, config.manifest, [...networks, ...(config.mad.enabled ? (['mad'] as const) : [])]);
     const models: Partial<RoleModels> = {};
-    for (const role of wanted) {
+    for (const role of networks) {
       const entry = manifest.roles[role];
       // optional roles the bundle lacks leave their stage "not_configured"
       if (entry) Object.assign(models, { [role]: await loadModel(role, entry, manifest, config) });
     }
-    return new FacePipeline(manifest, config, models as LoadedModels, wanted, overrides);
+    const morphModels = config.mad.enabled ? loadMorphModels(manifest) : undefined;
+    const singleImageMad = morphModels && new SingleImageMad(morphModels.single, config.mad.singleImageThreshold);
+    return new FacePipeline(manifest, config, models as LoadedModels, networks, singleImageMad, overrides);
   }
 
   /** true for each group whose wanted models are all loaded (a group with nothing wanted is healthy) */
   health(): PipelineHealth {
-    const loaded = (...roles: ModelRole[]) => roles.filter((r) => this.wanted.includes(r) && this.manifest.roles[r]).every((r) => this.models[r] !== undefined);
+    const loaded = (...roles: OnnxRole[]) => roles.filter((r) => this.wanted.includes(r) && this.manifest.roles[r]).every((r) => this.models[r] !== undefined);
     return {
       onnx_detection: loaded('detection', 'landmarks'),
       onnx_recognition: loaded('recognition'),
@@ -155,7 +169,7 @@ export class FacePipeline {
   /** optional stages and whether they run, for GET /health */
   stages(): Record<string, StageState> {
     const quality = Object.fromEntries(Object.entries(this.quality.states).map(([name, state]) => [`quality_${name}`, state]));
-    return { pad: this.padState(), mad: 'not_configured', ...quality };
+    return { pad: this.padState(), mad: this.madState(), ...quality };
   }
 
   async process(bytes: Uint8Array, purpose: PipelinePurpose): Promise<PipelineResult> {
@@ -171,7 +185,6 @@ export class FacePipeline {
     );
 
     const pad = await timed('pad', () => this.checkPad(picture, geometry, counted.length));
-    const mad: MadReport = { status: purpose === 'enrol' ? 'not_configured' : 'not_applicable' };
     const quality = await timed('quality', () => this.quality.assess({ picture, geometry, aligned }));
     quality.measurements = { ...quality.measurements, embedding_norm: embedding.norm };
     const minimum = purpose === 'enrol' ? this.config.quality.enrolMinimum : this.config.quality.probeMinimum;
@@ -185,6 +198,9 @@ export class FacePipeline {
         ...(weakest ? { weakest_component: weakest[0] } : {}),
       });
     }
+    // after the quality gate: a blurred or badly lit face looks smoothed, as a morph does, and is better
+    // told it is unusable than taken for a morph
+    const mad: MadReport = purpose === 'enrol' ? await timed('mad', () => this.checkMorph(picture, geometry, counted.length)) : { status: 'not_applicable' };
     timings.total = performance.now() - started;
     return {
       template: embedding.template,
@@ -200,8 +216,20 @@ export class FacePipeline {
   }
 
   /**
+   * Morphing-attack scores for one photo, without refusing it: `POST /api/v1/mad`. The template lets
+   * the caller run D-MAD against a reference photo. service_unavailable when MAD is off or not in the bundle.
+   */
+  async scoreMorph(bytes: Uint8Array): Promise<MorphCheck> {
+    const mad = this.singleImageMad;
+    if (!mad) throw new ApiError('service_unavailable', `morphing-attack detection is ${this.madState() === 'disabled' ? 'switched off (pipeline.mad.enabled)' : 'not in the model bundle'}`);
+    const { timed } = stageTimer();
+    const { search, subject } = await this.locate(bytes, timed);
+    return { sMad: mad.score(search.picture, subject.geometry), template: subject.embedding.template };
+  }
+
+  /**
    * The geometry pass alone, for photo checks: decode, find the subject (turned upright as `process`
-   * does) and align it, without PAD, quality gate or template. A photo without a face is a finding
+   * does), align and embed it, without PAD or quality gate. A photo without a face is a finding
    * here, not an error.
    */
   async examine(bytes: Uint8Array): Promise<ExaminedPhoto> {
@@ -213,7 +241,7 @@ export class FacePipeline {
     timings.total = performance.now() - started;
     const eyes = this.models.eyes;
     const eyesOpen = subject && eyes ? await timed('eyes', () => eyes.eyesOpen(picture, subject.geometry)) : undefined;
-    return { picture, subject: subject && { geometry: subject.geometry, aligned: subject.aligned, eyesOpen }, otherFaces: others, turns: search.turns, timings };
+    return { picture, subject: subject && { geometry: subject.geometry, aligned: subject.aligned, embedding: subject.embedding, eyesOpen }, otherFaces: others, turns: search.turns, timings };
   }
 
   /** decode, then the subject in the first orientation that shows one; no_face_detected otherwise */
@@ -287,6 +315,25 @@ export class FacePipeline {
   private padState(): StageState {
     if (!this.config.pad.enabled) return 'disabled';
     return this.models.pad ? 'enabled' : 'not_configured';
+  }
+
+  private madState(): StageState {
+    if (!this.config.mad.enabled) return 'disabled';
+    return this.singleImageMad ? 'enabled' : 'not_configured';
+  }
+
+  private checkMorph(picture: Picture, geometry: FaceGeometry, faceCount: number): MadReport {
+    const mad = this.singleImageMad;
+    if (!mad) return { status: this.madState() };
+    const { score, threshold, decision } = mad.score(picture, geometry);
+    if (decision === 'morph') {
+      throw new ApiError('morphing_attack_detected', 'the face looks like a morph of two people (single-image morphing-attack detection)', {
+        s_mad_score: score,
+        threshold,
+        face_count: faceCount,
+      });
+    }
+    return { status: 'enabled', score, threshold };
   }
 
   private async checkPad(picture: Picture, face: OrientedFace, faceCount: number): Promise<PadReport> {

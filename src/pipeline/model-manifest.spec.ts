@@ -15,7 +15,8 @@ afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, f
 function bundle(manifest: unknown, replace: Record<string, Uint8Array> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'faceserver-models-'));
   dirs.push(dir);
-  for (const file of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx'))) {
+  const modelFiles = new Set(shipped.models.map((m: { file: string }) => m.file));
+  for (const file of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx') || modelFiles.has(f))) {
     if (replace[file]) writeFileSync(join(dir, file), replace[file]);
     else symlinkSync(join(MODELS_DIR, file), join(dir, file));
   }

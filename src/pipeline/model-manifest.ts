@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'segmentation'] as const;
+export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad', 'segmentation'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
+/** every role but `mad`, whose weights are a small JSON file (src/mad/), is an ONNX network */
+export type OnnxRole = Exclude<ModelRole, 'mad'>;
 
 /** Roles the pipeline cannot run without; the others switch their stage off when absent. */
 const REQUIRED_ROLES: readonly ModelRole[] = ['detection', 'landmarks', 'recognition'];

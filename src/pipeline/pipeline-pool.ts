@@ -2,7 +2,7 @@ import type { PhotoMeasurements } from '../compliance/measures/index.ts';
 import type { Logger } from '../logger.ts';
 import { WorkerPool } from '../workers/worker-pool.ts';
 import type { PipelineConfig } from './config.ts';
-import type { PipelineHealth } from './face-pipeline.ts';
+import type { MorphCheck, PipelineHealth } from './face-pipeline.ts';
 import type { PipelinePurpose, PipelineResult, StageState } from './types.ts';
 import type { JobFields, JobResult, PipelineReady, WorkerData } from './worker/protocol.ts';
 
@@ -65,6 +65,11 @@ export class PipelinePool {
   /** The photo-compliance measures of one photo (geometry pass + pixel statistics), in a worker. */
   measurePhoto(image: Uint8Array): Promise<PhotoMeasurements> {
     return this.pool.submit({ kind: 'photo-check' }, image) as Promise<PhotoMeasurements>;
+  }
+
+  /** One photo's single-image MAD score and template, in a worker, refusing nothing for being a morph. */
+  scoreMorph(image: Uint8Array): Promise<MorphCheck> {
+    return this.pool.submit({ kind: 'morph-check' }, image) as Promise<MorphCheck>;
   }
 
   close(): Promise<void> {

@@ -80,9 +80,12 @@ export interface PoseAngles {
 }
 
 /**
- * Morphing-attack detection. No MAD model is configured, so the slot says so on every enrolment
- * rather than implying a check passed; probes are not checked for morphs at all.
+ * Morphing-attack detection on enrolment (single-image MAD); probes are not checked for morphs. The
+ * score is the S-MAD model's morph probability when the check ran (an enrolment it refuses never
+ * gets here: it is a 451).
  */
 export interface MadReport {
-  status: 'not_configured' | 'not_applicable';
+  status: StageState | 'not_applicable';
+  score?: number;
+  threshold?: number;
 }

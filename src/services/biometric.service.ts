@@ -2,6 +2,7 @@ import { ApiError } from '../errors.ts';
 import { DEFAULT_PARTITION, type Gallery } from '../gallery/gallery.ts';
 import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } from '../http/metadata.ts';
 import type { FaceBox, PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
+import type { MadService } from '../mad/mad.service.ts';
 import type { ScoreMapper } from '../pipeline/score.ts';
 import type { PartitionPolicies, PartitionPolicy } from './partition-policy.ts';
 
@@ -94,6 +95,8 @@ export class BiometricService {
     private readonly toScore: ScoreMapper,
     private readonly policies: PartitionPolicies,
     private readonly limits: GalleryLimits,
+    /** D-MAD for enrolments that come with a reference photo; absent = such enrolments are refused */
+    private readonly mad?: MadService,
   ) {}
 
   /** throws service_unavailable when an image request would be refused now, before its upload is read */
@@ -101,8 +104,16 @@ export class BiometricService {
     this.faces.assertCanAccept();
   }
 
-  async enrol(image: Uint8Array, metadata: EnrolMetadata): Promise<EnrolOutcome> {
+  /**
+   * `referenceImage`: a trusted live photo of the person; the enrolment photo is then also checked by
+   * differential MAD against it, and refused (451) when it looks like a morph the person contributed to.
+   */
+  async enrol(image: Uint8Array, metadata: EnrolMetadata, referenceImage?: Uint8Array): Promise<EnrolOutcome> {
     const face = await this.faces.process(image, 'enrol');
+    if (referenceImage) {
+      if (!this.mad) throw new ApiError('bad_request', 'reference_image needs morphing-attack detection, which this server does not run');
+      await this.mad.assertNotMorphOf(face, referenceImage);
+    }
     const policy = this.policies.for(metadata.partition);
     this.assertSingleFace(face, policy);
     // From here to the insert nothing awaits: the duplicate check and the partition limit see the

@@ -205,13 +205,13 @@ describe('bad requests', () => {
 });
 
 describe('utility endpoints', () => {
-  it('reports every component healthy and says MAD is not configured', async () => {
+  it('reports every component healthy and MAD enabled', async () => {
     const response = await fetch(`${url}/api/v1/health`);
     expect(response.status).toBe(200);
     const health = await response.json();
     expect(health.status).toBe('healthy');
     expect(health.components).toEqual({ faiss_index: true, template_key: true, onnx_detection: true, onnx_recognition: true, onnx_quality: true, onnx_pad: true });
-    expect(health.stages.mad).toBe('not_configured');
+    expect(health.stages.mad).toBe('enabled');
   });
 });
 

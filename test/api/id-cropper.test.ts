@@ -97,6 +97,22 @@ describe('POST /api/v1/id_cropper/register', () => {
     expect(body.data.portrait).toEqual(expect.any(String));
   });
 
+  it('finds a document whose sides the background breaks into pieces (strong perspective over stems)', async () => {
+    // found at Jaccard 0.63 before collinear Hough pieces were joined into lines
+    const scene = await synthesizeScene(card('id-usa'), 'strong_perspective', 13301);
+    const { status, body } = await readJson(await crop({ img: scene.image.toString('base64') }));
+    expect(status).toBe(200);
+    expect(smartDocJaccard(scene.corners, body.data.corners, 1000, 700)).toBeGreaterThan(0.95);
+  });
+
+  it('finds the portrait on a long scan of a card\'s front and back side by side', async () => {
+    const strip = idCardFixtures().find((c) => c.file === '33_id-usa.jpg')!;
+    const scene = await synthesizeScene(strip, 'blur', 6201);
+    const { status, body } = await readJson(await crop({ img: scene.image.toString('base64') }));
+    expect(status).toBe(200);
+    expect(body.data.portrait).toEqual(expect.any(String));
+  });
+
   it('422 document_not_found for a photo with no document, in the language asked for', async () => {
     const img = fixture('nonfaces/04.jpg').toString('base64');
     const english = await expectRefusal(await crop({ img }), 422, 'document_not_found');

@@ -32,7 +32,7 @@ describe('the document', () => {
     expect(Object.keys(body.paths).sort()).toEqual(
       [
         '/api/v1/delete', '/api/v1/download/{jobId}/{file}', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register', '/api/v1/id_cropper_register',
-        '/api/v1/jobs/{clientJobId}/progress', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats',
+        '/api/v1/jobs/{clientJobId}/progress', '/api/v1/mad', '/api/v1/openapi.json', '/api/v1/partitions', '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats',
         '/api/v1/tools/passport-photo', '/api/v1/tools/passport-photo/analyze', '/api/v1/tools/passport-photo/generate', '/api/v1/verify',
         '/metrics', '/v2/getIdPhotoNoWatermark', '/v2/getIdPhotoSpec', '/v2/health', '/v2/listIdPhotoSpecCode', '/v2/makeIdPhoto', '/v2/makeIdPhotoWatermark', '/v2/queryAccountStatus',
       ],
@@ -43,7 +43,7 @@ describe('the document', () => {
     const { paths, components } = contract().document as any;
     const metadataFields = (path: string) => {
       const form = paths[path].post.requestBody.content['multipart/form-data'].schema;
-      expect(Object.keys(form.properties)).toEqual(['image', 'metadata']);
+      expect(Object.keys(form.properties)).toEqual(path === '/api/v1/enrol' ? ['image', 'metadata', 'reference_image'] : ['image', 'metadata']);
       return Object.keys(components.schemas[form.properties.metadata.$ref.split('/').at(-1)].properties);
     };
     expect(metadataFields('/api/v1/enrol')).toEqual(['subject_id', 'partition']);

@@ -34,11 +34,14 @@ export interface BiometricRequest {
   imageName?: string;
   imageType?: string;
   metadata?: unknown;
+  /** enrol's and /api/v1/mad's optional reference_image part */
+  referenceImage?: Buffer;
 }
 
 export async function postMultipart(baseUrl: string, path: string, request: BiometricRequest): Promise<Response> {
   const form = new FormData();
   if (request.image) form.append('image', new Blob([new Uint8Array(request.image)], { type: request.imageType ?? 'image/jpeg' }), request.imageName ?? 'image.jpg');
+  if (request.referenceImage) form.append('reference_image', new Blob([new Uint8Array(request.referenceImage)], { type: 'image/jpeg' }), 'reference.jpg');
   if (request.metadata !== undefined) form.append('metadata', typeof request.metadata === 'string' ? request.metadata : JSON.stringify(request.metadata));
   return fetch(`${baseUrl}${path}`, { method: 'POST', body: form });
 }

@@ -36,12 +36,12 @@ beforeAll(async () => {
 });
 
 describe('templates', () => {
-  it('are 512 L2-normalised values from the manifest recognition model, with MAD reported as not configured', async () => {
+  it('are 512 L2-normalised values from the manifest recognition model, with the S-MAD score reported', async () => {
     const result = await withoutPad.process(fixture('faces/london_001/1.jpg'), 'enrol');
     expect(result.template).toHaveLength(512);
     expect(Math.hypot(...result.template)).toBeCloseTo(1, 5);
     expect(result.modelId).toBe(pipeline.manifest.recognition.model_id);
-    expect(result.mad?.status).toBe('not_configured');
+    expect(result.mad?.status).toBe('enabled');
     expect(result.faceCount).toBe(1);
     expect(Object.keys(result.quality.components).sort()).toEqual(['detection', 'exposure', 'eyes_open', 'face_size', 'pose', 'roll', 'sharpness']);
     const probe = await withoutPad.process(fixture('faces/london_001/1.jpg'), 'probe');
@@ -149,7 +149,7 @@ describe('presentation-attack detection', () => {
     const result = await withoutPad.process(fixture(spoofs[0]), 'probe');
     expect(result.pad.status).toBe('disabled');
     expect(withoutPad.stages().pad).toBe('disabled');
-    expect(pipeline.stages()).toMatchObject({ pad: 'enabled', mad: 'not_configured' });
+    expect(pipeline.stages()).toMatchObject({ pad: 'enabled', mad: 'enabled' });
   });
 });
 

@@ -4,7 +4,7 @@ import { loadModel } from '../../pipeline/models/registry.ts';
 import type { PersonSegmenter } from './person-mask.ts';
 
 export { replaceBackground } from './background.ts';
-export { hairTop, PERSON_ALPHA, type PersonMask, type PersonSegmenter } from './person-mask.ts';
+export { hairTop, type PersonMask, type PersonSegmenter } from './person-mask.ts';
 
 /**
  * Opens the bundle's `segmentation` model (config `pipeline.manifest`, `pipeline.intraOpThreads`). ONNX

@@ -41,7 +41,8 @@ const CHIN = 152;
 const FOREHEAD = 10;
 /** image-left and image-right edge of the face at cheek-bone height */
 const CHEEKS = [234, 454];
-const FACE_OVAL = [
+/** the face outline as mesh indices, a closed polygon from the forehead round the image-right side */
+export const FACE_OVAL = [
   10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103,
   67, 109,
 ];

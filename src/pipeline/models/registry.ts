@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { PipelineConfig } from '../config.ts';
-import type { ModelEntry, ModelManifest, ModelRole } from '../model-manifest.ts';
+import type { ModelEntry, ModelManifest, OnnxRole } from '../model-manifest.ts';
 import { IsNetSegmenter } from '../../photo/segmentation/isnet.ts';
 import { MediaPipeSelfieSegmenter } from '../../photo/segmentation/selfie.ts';
 import { ArcFaceEmbedder } from './arcface.ts';
@@ -14,13 +14,13 @@ import { imageInput, openSession, type InferenceSession } from './onnx.ts';
 import type { RoleModels } from './roles.ts';
 import { UltraFaceDetector } from './ultraface.ts';
 
-type Factory<R extends ModelRole> = (session: InferenceSession, config: PipelineConfig) => RoleModels[R];
+type Factory<R extends OnnxRole> = (session: InferenceSession, config: PipelineConfig) => RoleModels[R];
 
 /**
  * Manifest `kind` → class, per role. Supporting another model bundle (say SCRFD + ArcFace) means adding
  * its classes here and shipping its manifest; nothing else in the pipeline looks at kinds.
  */
-export const MODEL_KINDS: { [R in ModelRole]: Record<string, Factory<R>> } = {
+export const MODEL_KINDS: { [R in OnnxRole]: Record<string, Factory<R>> } = {
   detection: {
     'blazeface-back-256': (session, config) => new BlazeFaceDetector(session, config.detection),
     'ultraface-rfb320': (session, config) => new UltraFaceDetector(session, config.detection),
@@ -40,7 +40,7 @@ export const MODEL_KINDS: { [R in ModelRole]: Record<string, Factory<R>> } = {
 };
 
 /** Opens the entry's ONNX file and wraps it in the class its `kind` names. */
-export async function loadModel<R extends ModelRole>(role: R, entry: ModelEntry, manifest: Pick<ModelManifest, 'modelsDir' | 'file'>, config: PipelineConfig): Promise<RoleModels[R]> {
+export async function loadModel<R extends OnnxRole>(role: R, entry: ModelEntry, manifest: Pick<ModelManifest, 'modelsDir' | 'file'>, config: PipelineConfig): Promise<RoleModels[R]> {
   const factory = MODEL_KINDS[role][entry.kind];
   if (!factory) {
     const known = Object.keys(MODEL_KINDS[role]).join(', ');

@@ -1,5 +1,5 @@
 import type { QualityConfig } from '../config.ts';
-import type { ModelRole } from '../model-manifest.ts';
+import type { OnnxRole } from '../model-manifest.ts';
 import type { EyeStateModel } from '../models/roles.ts';
 import type { QualityReport, StageState } from '../types.ts';
 import type { QualityComponent, QualityInput } from './component.ts';
@@ -20,7 +20,7 @@ export interface QualitySources {
 }
 
 /** Models the enabled components may need, so disabled ones cost no session; a bundle need not have them. */
-export function qualityModelRoles(config: QualityConfig): ModelRole[] {
+export function qualityModelRoles(config: QualityConfig): OnnxRole[] {
   const { pose, eyes } = config.components;
   return [...(pose.enabled ? (['pose'] as const) : []), ...(eyes.enabled ? (['eyes'] as const) : [])];
 }

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { measurePhoto } from '../../compliance/measures/index.ts';
 import { ApiError } from '../../errors.ts';
 import { FacePipeline } from '../face-pipeline.ts';
-import type { JobRequest, SerializedError, WorkerData, WorkerMessage } from './protocol.ts';
+import type { JobRequest, JobResult, SerializedError, WorkerData, WorkerMessage } from './protocol.ts';
 
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
@@ -17,7 +17,17 @@ try {
   const pipeline = await FacePipeline.create(modelsDir, config);
   port.on('message', async (request: JobRequest) => {
     try {
-      const result = request.kind === 'biometric' ? await pipeline.process(request.image, request.purpose) : measurePhoto(await pipeline.examine(request.image));
+      const run = async (): Promise<JobResult> => {
+        switch (request.kind) {
+          case 'biometric':
+            return pipeline.process(request.image, request.purpose);
+          case 'photo-check':
+            return measurePhoto(await pipeline.examine(request.image));
+          case 'morph-check':
+            return pipeline.scoreMorph(request.image);
+        }
+      };
+      const result = await run();
       post({ type: 'result', id: request.id, result });
     } catch (error) {
       post({ type: 'error', id: request.id, error: serialize(error) });

@@ -1,7 +1,7 @@
 import type { PhotoMeasurements } from '../../compliance/measures/index.ts';
 import type { PoolMessage, PoolRequest } from '../../workers/worker-pool.ts';
 import type { PipelineConfig } from '../config.ts';
-import type { PipelineHealth } from '../face-pipeline.ts';
+import type { MorphCheck, PipelineHealth } from '../face-pipeline.ts';
 import type { PipelinePurpose, PipelineResult, StageState } from '../types.ts';
 
 // Messages between PipelinePool and its worker threads.
@@ -11,11 +11,14 @@ export interface WorkerData {
   config: PipelineConfig;
 }
 
-/** `biometric`: the whole pipeline for enrol / search / verify; `photo-check`: geometry and photo measures only. */
-export type JobFields = { kind: 'biometric'; purpose: PipelinePurpose } | { kind: 'photo-check' };
+/**
+ * `biometric`: the whole pipeline for enrol / search / verify; `photo-check`: geometry and photo measures
+ * only; `morph-check`: the S-MAD score and template of one photo, refusing nothing.
+ */
+export type JobFields = { kind: 'biometric'; purpose: PipelinePurpose } | { kind: 'photo-check' } | { kind: 'morph-check' };
 export type JobRequest = PoolRequest<JobFields>;
 
-export type JobResult = PipelineResult | PhotoMeasurements;
+export type JobResult = PipelineResult | PhotoMeasurements | MorphCheck;
 
 /** what a worker has loaded */
 export interface PipelineReady {
