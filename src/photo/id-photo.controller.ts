@@ -8,7 +8,7 @@ import { base64Image, parseJsonRequest } from '../http/json-request.ts';
 import { OperationScope } from '../security/auth.middleware.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { PassportPhotoService } from './passport-photo.service.ts';
-import type { PhotoSpec } from './specs/spec-table.ts';
+import { BACKGROUND_COLOURS, type PhotoSpec } from './specs/spec-table.ts';
 import { WATERMARK_TEXTS } from './watermark.ts';
 
 // The /v2/ ID-photo API (reference 001). Its clients send the key in the body: apiKey is the key's
@@ -81,6 +81,7 @@ function specDetails(spec: PhotoSpec) {
     headHeight: band(spec.headHeightMm),
     eyeToBottom: band(spec.eyeLineFromBottomMm),
     backgroundColor: spec.background.default,
+    backgroundColorName: BACKGROUND_COLOURS[spec.background.default],
     backgroundEditingAllowed: spec.background.editingAllowed,
     expression: spec.rules.expression === 'neutral' ? 'NEUTRAL' : 'NEUTRAL_OR_NATURAL_SMILE',
     color: 'IN_COLOR',

@@ -186,7 +186,7 @@ describe('/v2/ API', () => {
     expect(list.total).toBe(list.results.length);
     expect(list.results).toContainEqual({ specCode: 'us-passport', specCodeName: 'US Passport' });
     const us = await (await post('/v2/getIdPhotoSpec', { ...halves(key), specCode: 'us-passport' })).json();
-    expect(us).toMatchObject({ specCode: 'us-passport', photoSize: '2 x 2 in', photoPixel: '600 x 600 px', photoDpi: '300 DPI', backgroundColor: '#FFFFFF' });
+    expect(us).toMatchObject({ specCode: 'us-passport', photoSize: '2 x 2 in', photoPixel: '600 x 600 px', photoDpi: '300 DPI', backgroundColor: '#FFFFFF', backgroundColorName: 'white' });
     expect((await post('/v2/getIdPhotoSpec', { ...halves(key), specCode: 'xx-passport' })).status).toBe(400);
     expect((await post('/v2/listIdPhotoSpecCode', { apiKey: key.slice(0, 16), apiSecret: 'A'.repeat(43) })).status).toBe(401);
     expect((await post('/v2/listIdPhotoSpecCode', {})).status).toBe(401);
