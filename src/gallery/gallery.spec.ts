@@ -140,7 +140,7 @@ describe('subjectTemplates', () => {
     populate(gallery, reference, random, { partitions: ['alpha', 'beta'], subjectsPerPartition: 5, maxTemplatesPerSubject: 4 });
     for (const partition of ['alpha', 'beta']) {
       for (const subjectId of reference.subjectIds(partition)) {
-        expect(gallery.subjectTemplates(partition, subjectId)).toEqual(reference.templates(partition, subjectId));
+        expect(gallery.subjectTemplates(partition, subjectId)).toEqual(reference.templates(partition, subjectId)!.map((template) => ({ template, source: 'enrol' })));
       }
     }
     expect(gallery.subjectTemplates('alpha', 'beta-subject-0')).toBeUndefined();

@@ -248,7 +248,7 @@ describe('encryption at rest', () => {
     await server.close();
     const cipher = readKeyFile(join(server.dataDir, 'template.key'));
     const gallery = openGallery({ dataDir: server.dataDir, flushDelayMs: 60_000, logger: quietLogger, cipher });
-    const templates = [...(gallery.subjectTemplates('default', 'london_001') ?? []), ...(gallery.subjectTemplates('vip', 'v1') ?? [])];
+    const templates = [...(gallery.subjectTemplates('default', 'london_001') ?? []), ...(gallery.subjectTemplates('vip', 'v1') ?? [])].map((stored) => stored.template);
     gallery.close();
     expect(templates).toHaveLength(2);
 
