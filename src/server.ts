@@ -20,6 +20,9 @@ import { BiometricService } from './services/biometric.service.ts';
 import { ApiKeyRepository } from './security/api-key.repository.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
+import { ClaimTokenRepository } from './claims/claim-token.repository.ts';
+import { ClaimsService } from './claims/claims.service.ts';
+import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
 
 export interface RunningServer {
   url: string;
@@ -74,7 +77,12 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
   const metrics = new Metrics(gallery);
   const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
-  const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits);
+  const meteredFaces = metrics.meter(faces);
+  const service = new BiometricService(gallery, meteredFaces, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits);
+  const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
+  const claims = new ClaimsService(claimTokens, service, meteredFaces, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, (event) =>
+    metrics.recordClaim(event),
+  );
   const app = createApp({
     config,
     logger,
@@ -85,6 +93,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     metrics,
     compliance: { service: compliance, profiles },
     documents,
+    claims,
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),
@@ -112,6 +121,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       gallery.close();
       keys.close();
       audit.close();
+      claimTokens.close();
       await Promise.all([faces.close(), documents.close()]);
       lock.release();
     })());

@@ -194,7 +194,7 @@ describe('identifiers', () => {
     const expectExactIds = (target: Gallery) => {
       hostileIds.forEach((subjectId, i) => {
         expect(target.search('hostile', templates[i], 1)[0].subjectId).toBe(subjectId);
-        expect(target.subjectTemplates('hostile', subjectId)).toEqual([templates[i]]);
+        expect(target.subjectTemplates('hostile', subjectId)).toEqual([{ template: templates[i], source: 'enrol' }]);
       });
       expect(target.subjectCounts()).toEqual({ hostile: hostileIds.length });
     };
@@ -215,6 +215,6 @@ describe('identifiers', () => {
       expect(() => gallery.deleteSubject('p', loneSurrogate)).toThrow(ApiError);
       expect(() => gallery.subjectTemplates('p', loneSurrogate)).toThrow(ApiError);
     }
-    expect(gallery.subjectTemplates('p', '\ufffd')).toEqual([template]);
+    expect(gallery.subjectTemplates('p', '\ufffd')).toEqual([{ template, source: 'enrol' }]);
   });
 });

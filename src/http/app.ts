@@ -8,6 +8,9 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
+import { CLAIM_PATHS, claimsRouter } from '../claims/claims.controller.ts';
+import type { ClaimsService } from '../claims/claims.service.ts';
+import { subjectsRouter } from './subjects.controller.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
@@ -29,6 +32,7 @@ export interface AppDependencies {
   metrics: Metrics;
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
+  claims: ClaimsService;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -40,12 +44,17 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     '/api/v1/delete': 'delete',
     [PHOTO_CHECK_PATH]: 'check',
     ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
+    [CLAIM_PATHS.enrolToken]: 'claim_enrol',
+    [CLAIM_PATHS.enrolImage]: 'claim_enrol',
+    [CLAIM_PATHS.verifyToken]: 'claim_verify',
+    [CLAIM_PATHS.verifyImage]: 'claim_verify',
+    [CLAIM_PATHS.validate]: 'claim_verify',
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, health, auth, audit, metrics, compliance, documents, claims }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -54,7 +63,9 @@ export function createApp({ config, logger, gallery, service, health, auth, audi
     biometric,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
     idCropperRouter(documents, config.documents.maxJsonBytes),
+    claimsRouter(claims, config.limits),
     utilityRouter(gallery, health),
+    subjectsRouter(gallery, (partition, subjectId) => claims.history(partition, subjectId)),
     openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),
   ];
