@@ -48,7 +48,7 @@ const TRUSTED_SOURCES: ReadonlySet<string> = new Set(CLAIM_SOURCES);
 /** 256 random bits in base64url */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** pipeline refusals of a live capture: the person's image failed, not the server, so they are outcomes */
-const CAPTURE_FAILURES: ReadonlySet<string> = new Set(['no_face_detected', 'presentation_attack_detected', 'quality_too_low', 'multiple_faces', 'image_decode_failed', 'unsupported_image_format', 'payload_too_large']);
+const CAPTURE_FAILURES: ReadonlySet<string> = new Set(['no_face_detected', 'presentation_attack_detected', 'quality_too_low', 'image_decode_failed', 'unsupported_image_format', 'payload_too_large']);
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
 
