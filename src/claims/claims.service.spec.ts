@@ -113,12 +113,15 @@ describe('ClaimsService', () => {
     expect(await validate('late', client)).toBe('token_used');
   });
 
-  it('lets concurrent image posts take no more tries than the token has', async () => {
+  it('lets concurrent image posts take no more tries than the token has; a refused format runs no model', async () => {
     const issued = claims.issueEnrolToken({ user_id: 'crowd', partition: 'spec', source: 'selfie' }, client);
     const gif = Buffer.from('GIF89a\u0001\u0000\u0001\u0000\u0000\u0000\u0000;', 'latin1');
+    const before = imageWork;
     const outcomes = await Promise.all(Array.from({ length: 6 }, () => outcomeOf(claims.enrolImage(issued.token, gif, undefined, client))));
     expect(outcomes.filter((o) => o === 'unsupported_image_format')).toHaveLength(config.maxTries);
     expect(outcomes.filter((o) => o === 'token_tries_exhausted')).toHaveLength(6 - config.maxTries);
+    expect(imageWork).toBe(before);
+    expect(gallery.subjectTemplates('spec', 'crowd')).toBeUndefined();
   });
 
   it('records a live capture the pipeline refuses as a failed outcome, with its reason', async () => {
