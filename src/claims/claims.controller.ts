@@ -5,7 +5,7 @@ import { ApiError } from '../errors.ts';
 import { CLAIM_SOURCES, DEFAULT_PARTITION, PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
 import { refuseWhenBusy, requireContentType } from '../http/biometric.controller.ts';
 import { multipartParser, multipartParts, readJsonBody, type BodyLimits } from '../http/body.ts';
-import { decodeJsonText, parseMetadata } from '../http/metadata.ts';
+import { decodeJsonText, parseFields, parseMetadata } from '../http/metadata.ts';
 import type { ClaimOutcome } from './claim-token.repository.ts';
 import type { ClaimsService } from './claims.service.ts';
 
@@ -49,7 +49,7 @@ function imageAndFields<S extends z.ZodType>(ctx: Context, schema: S): { image: 
     if (parts.length > 1) throw new ApiError('invalid_metadata', `send at most one "${name}" part`);
     values[name] = parts[0].toString('latin1');
   }
-  return { image: images[0], fields: parseMetadata(schema, JSON.stringify(values), 'multipart fields') };
+  return { image: images[0], fields: parseFields(schema, values, 'multipart fields') };
 }
 
 /** A verification outcome as the validate answer gives it; score and source are null when no face was compared. */

@@ -113,10 +113,15 @@ export function parseMetadata<S extends z.ZodType>(schema: S, input: string | un
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError('invalid_metadata', `${what} must be a JSON object`);
   }
+  return parseFields(schema, value, what);
+}
+
+/** Validates named fields (a parsed JSON object, or multipart text fields) once, at the boundary. */
+export function parseFields<S extends z.ZodType>(schema: S, value: object, what: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const message = issue.code === 'unrecognized_keys' ? `unknown metadata field(s): ${issue.keys.join(', ')}` : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) in ${what}: ${issue.keys.join(', ')}` : issue.message;
     throw new ApiError('invalid_metadata', message, issue.path.length ? { field: issue.path.join('.') } : {});
   }
   return result.data;
