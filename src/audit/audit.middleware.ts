@@ -37,6 +37,7 @@ export function auditTrail(log: AuditLog): Middleware {
           threshold: scope.threshold ?? duplicate?.threshold ?? null,
           decision: failure ? null : (scope.decision ?? null),
           matched_subject_id: scope.matchedSubjectId ?? duplicate?.matched_subject_id ?? null,
+          claim_token_id: scope.claimTokenId ?? null,
         });
       }
     }

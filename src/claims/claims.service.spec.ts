@@ -24,7 +24,7 @@ import { EnrolmentImageRequirements } from './image-requirements.ts';
 
 const config = claimsConfigSchema.parse({});
 const TTL_MS = config.tokenTtlSeconds * 1000;
-const caller = (keyId: string | null): ClaimCaller => ({ keyId, target: () => undefined });
+const caller = (keyId: string | null): ClaimCaller => ({ keyId, claimTokenId: undefined, target: () => undefined });
 const client = caller('fsk_000000000001');
 
 let data: ReturnType<typeof temporaryDataDir>;

@@ -10,6 +10,8 @@ import type { EnrolmentImageRequirements } from './image-requirements.ts';
 /** Who is asking, as the HTTP layer knows it: the API key, and the check of the key's partition scope. */
 export interface ClaimCaller {
   readonly keyId: string | null;
+  /** the token the request is about, for the audit record */
+  claimTokenId: string | undefined;
   /** names the partition and user for the audit record and checks the key may use that partition */
   target(partition: string, userId: string): void;
 }
@@ -147,6 +149,7 @@ export class ClaimsService {
     const tokenId = secretSha256.subarray(0, 8).toString('hex');
     const expiresAt = createdAt + this.config.tokenTtlSeconds * 1000;
     this.tokens.insert({ tokenId, secretSha256, purpose, userId, partition, source, keyId: caller.keyId, createdAt, expiresAt, maxTries: this.config.maxTries });
+    caller.claimTokenId = tokenId;
     this.observe({ kind: 'token_issued', purpose });
     return { token: secret.toString('base64url'), tokenId, userId, expiresAt };
   }
@@ -157,6 +160,7 @@ export class ClaimsService {
     const bytes = TOKEN_PATTERN.test(secret) ? Buffer.from(secret, 'base64url') : undefined;
     const token = bytes && bytes.toString('base64url') === secret ? this.tokens.findBySecretHash(sha256(bytes)) : undefined;
     if (!token) throw new ApiError('token_unknown', 'no such token');
+    caller.claimTokenId = token.tokenId;
     if (token.keyId !== caller.keyId) throw new ApiError('token_wrong_key', 'the token was issued to another API key');
     caller.target(token.partition, token.userId);
     return token;

@@ -195,7 +195,7 @@ describe('audit log', () => {
       for (const offset of [100, Math.floor(data.length / 2), data.length - 64]) expect(all.includes(data.subarray(offset, offset + 32)), image).toBe(false);
     }
     const columns = Object.keys(events[0]).sort();
-    expect(columns).toEqual(['at', 'code', 'decision', 'key_id', 'matched_subject_id', 'operation', 'partition', 'quality', 'request_id', 'score', 'status', 'subject_id', 'threshold']);
+    expect(columns).toEqual(['at', 'claim_token_id', 'code', 'decision', 'key_id', 'matched_subject_id', 'operation', 'partition', 'quality', 'request_id', 'score', 'status', 'subject_id', 'threshold']);
   });
 
   it('refuses UPDATE and DELETE', () => {

@@ -292,6 +292,15 @@ describe('operations', () => {
     const passed = events.filter((e) => e.operation === 'claim_verify' && e.decision === 'passed');
     expect(passed.length).toBeGreaterThanOrEqual(2);
     expect(passed.every((e) => e.subject_id === 'alice.smith@example.org' && e.partition === 'claims' && e.score !== null)).toBe(true);
+    // each row of a token's life names it, as the user's record does; an unknown token names none
+    const record = await subject('claims', 'alice.smith@example.org');
+    const tokenIds = new Set(record.body.claims.map((c: any) => c.token_id));
+    expect(passed.every((e) => tokenIds.has(e.claim_token_id))).toBe(true);
+    const wrongKey = events.filter((e) => e.code === 'token_wrong_key');
+    expect(wrongKey.length).toBeGreaterThan(0);
+    expect(wrongKey.every((e) => tokenIds.has(e.claim_token_id))).toBe(true);
+    expect(events.filter((e) => e.code === 'token_unknown').every((e) => e.claim_token_id === null)).toBe(true);
+    expect(events.filter((e) => e.operation === 'claim_enrol' && e.decision === 'token_issued').every((e) => e.claim_token_id !== null)).toBe(true);
   });
 
   it('metrics count tokens, enrolments by source and outcomes', async () => {
