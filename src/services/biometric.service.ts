@@ -143,7 +143,7 @@ export class BiometricService {
   async search(image: Uint8Array, metadata: SearchMetadata): Promise<SearchOutcome> {
     const face = await this.faces.process(image, 'probe');
     this.requirePartition(metadata.partition);
-    const threshold = this.policies.effectiveThreshold(metadata.partition, metadata.threshold);
+    const threshold = this.threshold(metadata.partition, metadata.threshold);
     const candidates = this.gallery
       .search(metadata.partition, face.template, metadata.top_k, metadata.sources)
       .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
@@ -163,7 +163,7 @@ export class BiometricService {
   async verify(image: Uint8Array, metadata: VerifyMetadata): Promise<VerifyOutcome> {
     const face = await this.faces.process(image, 'probe');
     const { score } = this.bestMatch(face.template, this.requireSubject(metadata.partition, metadata.subject_id, metadata.sources));
-    const threshold = this.policies.effectiveThreshold(metadata.partition, metadata.threshold);
+    const threshold = this.threshold(metadata.partition, metadata.threshold);
     const match = score >= threshold;
     return {
       subjectId: metadata.subject_id,
