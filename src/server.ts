@@ -87,7 +87,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
   const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
-  const claims = new ClaimsService(claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, (event) =>
+  const claims = new ClaimsService(claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
     metrics.recordClaim(event),
   );
   const app = createApp({

@@ -16,7 +16,7 @@ export interface ClaimOutcome {
   quality?: number;
   /** enrol: compliance issues the photo was accepted with (minor ones), comma-separated codes */
   issues?: string;
-  /** morphing-attack detection between the trusted and the live image; "not_configured" until MAD exists */
+  /** enrol: the photo's S-MAD status; verify: differential MAD of the trusted templates against the live capture */
   mad?: string;
 }
 

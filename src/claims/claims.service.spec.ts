@@ -18,11 +18,15 @@ import { ClaimTokenRepository } from './claim-token.repository.ts';
 import { ClaimsService, type ClaimCaller } from './claims.service.ts';
 import { claimsConfigSchema } from './config.ts';
 import { EnrolmentImageRequirements } from './image-requirements.ts';
+import { DifferentialMad } from '../mad/differential-mad.ts';
+import { loadMorphModels } from '../mad/morph-models.ts';
+import { fixtureMorph } from '../../test/helpers/morphs.ts';
 
 // The claims service over the real pipeline (in this thread), a real gallery and a real token store,
 // with the clock injected: expiry is tested by moving time, not by waiting.
 
 const config = claimsConfigSchema.parse({});
+const madConfig = pipelineConfigSchema.parse({}).mad;
 const TTL_MS = config.tokenTtlSeconds * 1000;
 const caller = (keyId: string | null): ClaimCaller => ({ keyId, claimTokenId: undefined, target: () => undefined });
 const client = caller('fsk_000000000001');
@@ -32,11 +36,15 @@ let gallery: Gallery;
 let tokens: ClaimTokenRepository;
 let claims: ClaimsService;
 let now = Date.parse('2026-11-24T10:00:00Z');
+let pipeline: FacePipeline;
+let biometric: BiometricService;
+/** the service with differential MAD on, as the server runs it, over the current token store */
+let withMad: () => ClaimsService;
 /** pipeline runs (recognition and photo measurement), to show which refusals come before any image work */
 let imageWork = 0;
 
 beforeAll(async () => {
-  const pipeline = await FacePipeline.create(resolve(PROJECT_ROOT, 'models'), pipelineConfigSchema.parse({}));
+  pipeline = await FacePipeline.create(resolve(PROJECT_ROOT, 'models'), pipelineConfigSchema.parse({}));
   const faces: FaceProcessor = {
     modelId: pipeline.modelId,
     assertCanAccept: () => undefined,
@@ -59,8 +67,10 @@ beforeAll(async () => {
   gallery = openTestGallery(data.dataDir, recordingLogger().logger);
   tokens = new ClaimTokenRepository(join(data.dataDir, 'claims.sqlite'));
   const policies = new PartitionPolicies(policyConfigSchema.parse({}));
-  const biometric = new BiometricService(gallery, faces, createScoreMapper(pipeline.manifest.recognition), policies, { maxPartitions: 100 });
-  claims = new ClaimsService(tokens, biometric, faces, compliance, new EnrolmentImageRequirements(config), config, 0.45, undefined, () => now);
+  biometric = new BiometricService(gallery, faces, createScoreMapper(pipeline.manifest.recognition), policies, { maxPartitions: 100 });
+  claims = new ClaimsService(tokens, biometric, faces, compliance, new EnrolmentImageRequirements(config), config, 0.45, undefined, undefined, () => now);
+  const differentialMad = new DifferentialMad(loadMorphModels(pipeline.manifest)!.differential!, madConfig.differentialThreshold);
+  withMad = () => new ClaimsService(tokens, biometric, faces, compliance, new EnrolmentImageRequirements(config), config, 0.45, differentialMad, undefined, () => now);
 }, 120_000);
 
 afterAll(() => {
@@ -147,5 +157,31 @@ describe('ClaimsService', () => {
       expect(file.includes(secret)).toBe(false);
     }
     expect(tokens.find(issued.tokenId)).toMatchObject({ userId: 'hashed', purpose: 'enrol', source: 'eid' });
+  });
+
+  describe('with differential MAD on', () => {
+    let guarded: ClaimsService;
+    beforeAll(() => {
+      guarded = withMad();
+    });
+
+    it('passes a genuine live capture against a genuine trusted photo, MAD passed', async () => {
+      biometric.enrolFace(await pipeline.process(enrolPhoto(), 'enrol'), { partition: 'mad', subject_id: 'genuine' }, 'eid');
+      const live = guarded.issueVerifyToken({ user_id: 'genuine', partition: 'mad' }, client);
+      await guarded.verifyImage(live.token, livePhoto(), client);
+      expect(guarded.validate(live.token, 'genuine', client)).toMatchObject({ passed: true, mad: 'passed' });
+    });
+
+    it('fails a live capture of a contributor against a morphed trusted photo that matches them', async () => {
+      // the trusted photo is a morph of london_003 and london_004; london_003 presents themselves live
+      const morph = await fixtureMorph(pipeline, 'faces/london_003/1.jpg', 'faces/london_004/1.jpg', { alpha: 0.5, variant: 'spliced' });
+      biometric.enrolFace(await pipeline.process(morph, 'probe'), { partition: 'mad', subject_id: 'morphed' }, 'eid');
+      const live = guarded.issueVerifyToken({ user_id: 'morphed', partition: 'mad' }, client);
+      await guarded.verifyImage(live.token, fixture('faces/london_003/2.jpg'), client);
+      const outcome = guarded.validate(live.token, 'morphed', client);
+      expect(outcome).toMatchObject({ passed: false, mad: 'failed', failureReason: 'morphing_attack_detected' });
+      // the morph does match its contributor: without MAD the claim would have passed
+      expect(outcome.score).toBeGreaterThanOrEqual(outcome.threshold!);
+    });
   });
 });

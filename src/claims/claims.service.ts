@@ -5,6 +5,7 @@ import { CLAIM_SOURCES, type ClaimSource } from '../gallery/gallery.ts';
 import type { BiometricService, FaceProcessor } from '../services/biometric.service.ts';
 import type { ClaimOutcome, ClaimPurpose, ClaimToken, ClaimTokenRepository } from './claim-token.repository.ts';
 import type { ClaimsConfig } from './config.ts';
+import type { DifferentialMad } from '../mad/differential-mad.ts';
 import type { EnrolmentImageRequirements } from './image-requirements.ts';
 
 /** Who is asking, as the HTTP layer knows it: the API key, and the check of the key's partition scope. */
@@ -69,6 +70,8 @@ export class ClaimsService {
     private readonly config: Pick<ClaimsConfig, 'tokenTtlSeconds' | 'maxTries'>,
     /** the threshold verification decides with before the partition's minimum is applied */
     private readonly defaultThreshold: number,
+    /** compares each live capture with the trusted templates for a morph; absent when MAD is off */
+    private readonly differentialMad: DifferentialMad | undefined,
     private readonly observe: (event: ClaimEvent) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
@@ -102,7 +105,7 @@ export class ClaimsService {
       const face = await this.faces.process(image, 'enrol');
       const enrolled = this.biometric.enrolFace(face, { subject_id: token.userId, partition: token.partition }, source);
       // the template is in the gallery; a crash before this line leaves the token open for another try
-      this.tokens.recordOutcome(token.tokenId, { passed: true, source, quality: enrolled.qualityScore, issues: issues.join(','), mad: face.mad?.status }, this.now());
+      this.tokens.recordOutcome(token.tokenId, { passed: true, source, quality: enrolled.qualityScore, issues: issues.join(','), mad: face.mad?.status === 'enabled' ? 'passed' : face.mad?.status }, this.now());
       this.observe({ kind: 'enrolled', source });
       return { userId: token.userId, partition: token.partition, source, qualityScore: enrolled.qualityScore, issues, tokenId: token.tokenId };
     });
@@ -201,19 +204,32 @@ export class ClaimsService {
    * detection between the trusted image and the live one belongs here once a MAD model exists; until
    * then every outcome says "not_configured".
    */
+  /**
+   * The live capture against the user's trusted templates. When it matches and MAD is on, each trusted
+   * template is also checked against the live one by differential MAD: a trusted photo that is a morph
+   * the live person contributed to matches them, and is exactly what a document claim must not accept.
+   * A capture that does not match fails as no_match: D-MAD only judges pairs that match (two different
+   * people look like a morph pair to it).
+   */
   private async compareLiveCapture(token: ClaimToken, image: Uint8Array): Promise<ClaimOutcome> {
-    const mad = 'not_configured';
     const threshold = this.biometric.threshold(token.partition, this.defaultThreshold);
+    const unjudged = this.differentialMad ? 'not_applicable' : 'not_configured';
     let live;
     try {
       live = await this.faces.process(image, 'probe');
     } catch (error) {
-      if (error instanceof ApiError && CAPTURE_FAILURES.has(error.code)) return { passed: false, threshold, failureReason: error.code, mad };
+      if (error instanceof ApiError && CAPTURE_FAILURES.has(error.code)) return { passed: false, threshold, failureReason: error.code, mad: unjudged };
       throw error;
     }
     const trusted = this.biometric.requireSubject(token.partition, token.userId, TRUSTED_SOURCES);
     const { score, source } = this.biometric.bestMatch(live.template, trusted);
-    const passed = score >= threshold;
-    return { passed, score, threshold, source, quality: live.quality.score, mad, ...(passed ? {} : { failureReason: 'no_match' }) };
+    const compared = { score, threshold, source, quality: live.quality.score };
+    if (score < threshold) return { passed: false, ...compared, mad: unjudged, failureReason: 'no_match' };
+    if (!this.differentialMad) return { passed: true, ...compared, mad: 'not_configured' };
+    const mad = this.differentialMad;
+    const morph = trusted.some((template) => mad.scorePair(template, live).decision === 'morph');
+    return morph ? { passed: false, ...compared, mad: 'failed', failureReason: 'morphing_attack_detected' } : { passed: true, ...compared, mad: 'passed' };
   }
+
+
 }
