@@ -23,6 +23,9 @@ import { loadMorphModels } from './mad/morph-models.ts';
 import { ApiKeyRepository } from './security/api-key.repository.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
+import { ClaimTokenRepository } from './claims/claim-token.repository.ts';
+import { ClaimsService } from './claims/claims.service.ts';
+import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
 
 export interface RunningServer {
   url: string;
@@ -83,6 +86,10 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold);
   const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
+  const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
+  const claims = new ClaimsService(claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
+    metrics.recordClaim(event),
+  );
   const app = createApp({
     config,
     logger,
@@ -94,6 +101,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     metrics,
     compliance: { service: compliance, profiles },
     documents,
+    claims,
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),
@@ -121,6 +129,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       gallery.close();
       keys.close();
       audit.close();
+      claimTokens.close();
       await Promise.all([faces.close(), documents.close()]);
       lock.release();
     })());

@@ -9,6 +9,9 @@ import { authentication, type RouteAccess } from '../security/auth.middleware.ts
 import type { AuthService } from '../security/auth.service.ts';
 import type { MadService } from '../mad/mad.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
+import { CLAIM_PATHS, claimsRouter } from '../claims/claims.controller.ts';
+import type { ClaimsService } from '../claims/claims.service.ts';
+import { subjectsRouter } from './subjects.controller.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
@@ -32,6 +35,7 @@ export interface AppDependencies {
   metrics: Metrics;
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
+  claims: ClaimsService;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -44,12 +48,17 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     [PHOTO_CHECK_PATH]: 'check',
     [MAD_PATH]: 'check',
     ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
+    [CLAIM_PATHS.enrolToken]: 'claim_enrol',
+    [CLAIM_PATHS.enrolImage]: 'claim_enrol',
+    [CLAIM_PATHS.verifyToken]: 'claim_verify',
+    [CLAIM_PATHS.verifyImage]: 'claim_verify',
+    [CLAIM_PATHS.validate]: 'claim_verify',
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
 }
 
-export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents, claims }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -59,7 +68,9 @@ export function createApp({ config, logger, gallery, service, mad, health, auth,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
     madRouter(mad, config.limits),
     idCropperRouter(documents, config.documents.maxJsonBytes),
+    claimsRouter(claims, config.limits),
     utilityRouter(gallery, health),
+    subjectsRouter(gallery, (partition, subjectId) => claims.history(partition, subjectId)),
     openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),
   ];
