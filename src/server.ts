@@ -28,6 +28,9 @@ import { loadMorphModels } from './mad/morph-models.ts';
 import { ApiKeyRepository } from './security/api-key.repository.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
+import { ClaimTokenRepository } from './claims/claim-token.repository.ts';
+import { ClaimsService } from './claims/claims.service.ts';
+import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
 
 /** how long a finished analyze job's progress events stay available to a late SSE subscriber */
 const PROGRESS_RETAIN_MS = 60_000;
@@ -101,6 +104,10 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold);
   const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
+  const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
+  const claims = new ClaimsService(claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
+    metrics.recordClaim(event),
+  );
   const app = createApp({
     config,
     logger,
@@ -113,6 +120,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     compliance: { service: compliance, profiles },
     documents,
     photo: { service: new PassportPhotoService(photoPool, photoJobs, photoSpecs, profiles, progress), progress },
+    claims,
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),
@@ -140,6 +148,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       gallery.close();
       keys.close();
       audit.close();
+      claimTokens.close();
       photoJobs.stop();
       await Promise.all([faces.close(), documents.close(), photoPool.close()]);
       lock.release();

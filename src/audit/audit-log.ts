@@ -17,7 +17,8 @@ const SCHEMA = `
     quality REAL,
     threshold REAL,
     decision TEXT,
-    matched_subject_id TEXT
+    matched_subject_id TEXT,
+    claim_token_id TEXT
   );
   CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at);
   CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
@@ -46,6 +47,8 @@ export interface AuditEvent {
   decision: string | null;
   /** the existing subject an enrolment matched in the duplicate-identity check */
   matched_subject_id: string | null;
+  /** claim steps: the public id of the token used (as the subject record lists it), refusals included once the token was found */
+  claim_token_id: string | null;
 }
 
 /** Columns added after the first release: an older audit.sqlite gets them (NULL in its old rows) at open. */
@@ -53,6 +56,7 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ['threshold', 'REAL'],
   ['decision', 'TEXT'],
   ['matched_subject_id', 'TEXT'],
+  ['claim_token_id', 'TEXT'],
 ];
 
 /** SQLite page cache of the audit connection. */
@@ -77,10 +81,10 @@ export class AuditLog {
     const present = new Set(this.db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'audit_events\')').all().map((c) => c.name));
     for (const [name, type] of ADDED_COLUMNS) if (!present.has(name)) this.db.exec(`ALTER TABLE audit_events ADD COLUMN ${name} ${type}`);
     this.insert = this.db.prepare<[AuditEvent]>(`
-      INSERT INTO audit_events (at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id)
-      VALUES (@at, @request_id, @key_id, @operation, @partition, @subject_id, @status, @code, @score, @quality, @threshold, @decision, @matched_subject_id)`);
+      INSERT INTO audit_events (at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id, claim_token_id)
+      VALUES (@at, @request_id, @key_id, @operation, @partition, @subject_id, @status, @code, @score, @quality, @threshold, @decision, @matched_subject_id, @claim_token_id)`);
     this.range = this.db.prepare<[string, string], AuditEvent>(`
-      SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id
+      SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id, claim_token_id
       FROM audit_events WHERE at >= ? AND at < ? ORDER BY seq`);
     this.decisions = this.db.prepare<[string | null, string], { decision: string; count: number }>(`
       SELECT decision, COUNT(*) AS count FROM audit_events

@@ -3,7 +3,7 @@ import { ApiError } from '../errors.ts';
 import type { Operation } from '../security/auth.service.ts';
 import type { AuditLog } from './audit-log.ts';
 
-const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'photo']);
+const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'claim_enrol', 'claim_verify', 'photo']);
 
 /**
  * Records every biometric request once it has finished, refused ones included: runs outside
@@ -39,6 +39,7 @@ export function auditTrail(log: AuditLog): Middleware {
           threshold: scope.threshold ?? duplicate?.threshold ?? morph?.threshold ?? null,
           decision: failure ? null : (scope.decision ?? null),
           matched_subject_id: scope.matchedSubjectId ?? duplicate?.matched_subject_id ?? null,
+          claim_token_id: scope.claimTokenId ?? null,
         });
       }
     }

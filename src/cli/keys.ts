@@ -17,7 +17,7 @@ import { runCli, UsageError } from './run.ts';
 const stderrLogger = pino({ level: 'warn' }, pino.destination(2));
 
 const USAGE = `usage:
-  npm run -s keys -- create --name NAME --scopes enrol,search,verify,delete,check,documents,admin --partitions default,vip|'*'
+  npm run -s keys -- create --name NAME --scopes enrol,search,verify,delete,check,documents,claim_enrol,claim_verify,admin --partitions default,vip|'*'
   npm run -s keys -- list
   npm run -s keys -- revoke <key id>
   npm run -s keys -- rotate-template-key      (refused while a server runs on the data directory)

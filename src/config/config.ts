@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { claimsConfigSchema } from '../claims/config.ts';
 import { documentsConfigSchema } from '../documents/config.ts';
 import { photoConfigSchema } from '../photo/config.ts';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
@@ -36,6 +37,8 @@ const configSchema = z
       })
       .strict()
       .default({ defaultThreshold: 0.45, defaultTopK: 5, maxTopK: 100 }),
+    /** enrolment from trusted document photos: tokens and image requirements (POST /api/v1/claim/...) */
+    claims: claimsConfigSchema.prefault({}),
     /** the ID-document cropper (POST /api/v1/id_cropper/register) */
     documents: documentsConfigSchema.prefault({}),
     /** passport / ID photos: photo worker, job retention */

@@ -61,7 +61,7 @@ describe('templates at rest', () => {
 
     const { gallery, entries } = reopen();
     expect(rebuiltPartitions(entries)).toEqual([]);
-    expect(gallery.subjectTemplates('alpha', 'known')).toEqual([template]);
+    expect(gallery.subjectTemplates('alpha', 'known')).toEqual([{ template, source: 'enrol' }]);
     expect(gallery.search('alpha', template, 1)[0]).toMatchObject({ subjectId: 'known' });
   });
 
@@ -103,7 +103,7 @@ describe('templates at rest', () => {
 
     const { gallery, entries } = reopen();
     expect(entries.find((entry) => entry.msg.startsWith('encrypted templates stored before'))).toMatchObject({ templates: 1 });
-    expect(gallery.subjectTemplates('alpha', 'known')).toEqual([template]);
+    expect(gallery.subjectTemplates('alpha', 'known')).toEqual([{ template, source: 'enrol' }]);
     gallery.close();
     expect(filesLeakingTemplate(template)).toEqual([]);
   });
@@ -136,7 +136,7 @@ describe('key rotation', () => {
     expect(() => reopen()).toThrow(/not the one/);
     const { gallery, entries } = reopen(next);
     expect(rebuiltPartitions(entries)).toEqual([]);
-    expect(gallery.subjectTemplates('alpha', 'known')).toEqual([template]);
+    expect(gallery.subjectTemplates('alpha', 'known')).toEqual([{ template, source: 'enrol' }]);
     expect(gallery.search('alpha', template, 1)[0]).toMatchObject({ subjectId: 'known' });
   });
 

@@ -208,7 +208,7 @@ describe('SIGKILL', () => {
     for (let i = 0; i < enrols; i++) {
       const template = new Float32Array(512);
       template[i % 512] = 1;
-      expect(gallery.subjectTemplates('alpha', `killed-${i}`)).toEqual([template]);
+      expect(gallery.subjectTemplates('alpha', `killed-${i}`)).toEqual([{ template, source: 'enrol' }]);
       expect(gallery.search('alpha', template, 1)[0]).toEqual({ subjectId: `killed-${i}`, similarity: 1 });
     }
   });

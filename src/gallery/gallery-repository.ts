@@ -55,10 +55,29 @@ const PARTITION_TEMPLATES = `
 export interface TemplateRef {
   templateId: number;
   subjectId: string;
+  /** where its image came from: lets a search be limited to sources without reading SQLite */
+  source: string;
 }
 
 export interface IndexedTemplate extends TemplateRef {
   vector: Template;
+}
+
+/** A template as an operator sees it: everything but the vector. */
+export interface TemplateSummary {
+  templateId: number;
+  source: string;
+  quality: number;
+  modelId: string;
+  createdAt: string;
+}
+
+export interface SubjectSummary {
+  subjectId: string;
+  createdAt: string;
+  templateCount: number;
+  /** distinct sources of its templates, sorted */
+  sources: string[];
 }
 
 export interface PartitionState {
@@ -135,10 +154,24 @@ export class GalleryRepository {
     })();
   }
 
-  subjectTemplates(partition: string, subjectId: string): Template[] {
+  subjectTemplates(partition: string, subjectId: string): Array<{ template: Template; source: string }> {
     return this.statements.subjectVectors
       .all(partition, subjectId)
-      .map((row) => this.decodeVector(row.vector, { partition, subjectId, templateId: row.templateId }));
+      .map((row) => ({ template: this.decodeVector(row.vector, { partition, subjectId, templateId: row.templateId }), source: row.source }));
+  }
+
+  /** A subject's creation time and templates without vectors; undefined when not enrolled. */
+  subjectSummary(partition: string, subjectId: string): { createdAt: string; templates: TemplateSummary[] } | undefined {
+    const subject = this.statements.subjectCreatedAt.get(partition, subjectId);
+    if (!subject) return undefined;
+    return { createdAt: subject.createdAt, templates: this.statements.subjectTemplateSummaries.all(subject.id) };
+  }
+
+  /** One page of a partition's subjects in subject-id order, and how many there are in all. */
+  subjectPage(partition: string, offset: number, limit: number): { total: number; subjects: SubjectSummary[] } {
+    const total = this.statements.partitionSubjectCount.get(partition)!.count;
+    const subjects = this.statements.subjectPage.all(partition, limit, offset).map(({ sources, ...row }) => ({ ...row, sources: sources.split(',').sort() }));
+    return { total, subjects };
   }
 
   hasPartition(partition: string): boolean {
@@ -174,7 +207,7 @@ export class GalleryRepository {
   /** Partition templates in template-id order, with vectors, one at a time: for rebuilding an index. */
   *indexedTemplates(partition: string): Generator<IndexedTemplate> {
     for (const row of this.statements.indexedTemplates.iterate(partition)) {
-      yield { templateId: row.templateId, subjectId: row.subjectId, vector: this.decodeVector(row.vector, { partition, ...row }) };
+      yield { templateId: row.templateId, subjectId: row.subjectId, source: row.source, vector: this.decodeVector(row.vector, { partition, ...row }) };
     }
   }
 
@@ -307,12 +340,28 @@ function prepareStatements(db: Database.Database) {
     ),
     deleteTemplates: db.prepare<[number]>('DELETE FROM templates WHERE subject_ref = ?'),
     deleteSubject: db.prepare<[number]>('DELETE FROM subjects WHERE id = ?'),
-    subjectVectors: db.prepare<[string, string], { templateId: number; vector: Buffer }>(`
-      SELECT t.id AS templateId, t.vector FROM templates t
+    subjectVectors: db.prepare<[string, string], { templateId: number; vector: Buffer; source: string }>(`
+      SELECT t.id AS templateId, t.vector, t.source FROM templates t
       JOIN subjects s ON s.id = t.subject_ref
       JOIN partitions p ON p.id = s.partition_id
       WHERE p.name = ? AND s.subject_id = ?
       ORDER BY t.id`),
+    subjectCreatedAt: db.prepare<[string, string], { id: number; createdAt: string }>(`
+      SELECT s.id, s.created_at AS createdAt FROM subjects s
+      JOIN partitions p ON p.id = s.partition_id
+      WHERE p.name = ? AND s.subject_id = ?`),
+    subjectTemplateSummaries: db.prepare<[number], TemplateSummary>(
+      'SELECT id AS templateId, source, quality, model_id AS modelId, created_at AS createdAt FROM templates WHERE subject_ref = ? ORDER BY id',
+    ),
+    partitionSubjectCount: db.prepare<[string], { count: number }>(
+      'SELECT COUNT(*) AS count FROM subjects WHERE partition_id = (SELECT id FROM partitions WHERE name = ?)',
+    ),
+    // GROUP_CONCAT(DISTINCT) joins with commas; sources are plain words (enrol, eid, oid, selfie)
+    subjectPage: db.prepare<[string, number, number], Omit<SubjectSummary, 'sources'> & { sources: string }>(`
+      SELECT s.subject_id AS subjectId, s.created_at AS createdAt, COUNT(t.id) AS templateCount, GROUP_CONCAT(DISTINCT t.source) AS sources
+      FROM subjects s JOIN templates t ON t.subject_ref = s.id
+      WHERE s.partition_id = (SELECT id FROM partitions WHERE name = ?)
+      GROUP BY s.id ORDER BY s.subject_id LIMIT ? OFFSET ?`),
     partitionNames: db.prepare<[], { name: string }>('SELECT name FROM partitions ORDER BY name'),
     templateModelIds: db.prepare<[], { model_id: string }>('SELECT DISTINCT model_id FROM templates ORDER BY model_id'),
     partitionStates: db.prepare<[], PartitionState>(`
@@ -326,10 +375,10 @@ function prepareStatements(db: Database.Database) {
       GROUP BY p.id ORDER BY p.name`),
     templateCount: db.prepare<[string], { count: number }>(`SELECT COUNT(*) AS count ${PARTITION_TEMPLATES}`),
     templateRefs: db.prepare<[string], TemplateRef>(
-      `SELECT t.id AS templateId, s.subject_id AS subjectId ${PARTITION_TEMPLATES} ORDER BY t.id`,
+      `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source ${PARTITION_TEMPLATES} ORDER BY t.id`,
     ),
     indexedTemplates: db.prepare<[string], TemplateRef & { vector: Buffer }>(
-      `SELECT t.id AS templateId, s.subject_id AS subjectId, t.vector ${PARTITION_TEMPLATES} ORDER BY t.id`,
+      `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source, t.vector ${PARTITION_TEMPLATES} ORDER BY t.id`,
     ),
   };
 }

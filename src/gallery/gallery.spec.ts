@@ -140,7 +140,7 @@ describe('subjectTemplates', () => {
     populate(gallery, reference, random, { partitions: ['alpha', 'beta'], subjectsPerPartition: 5, maxTemplatesPerSubject: 4 });
     for (const partition of ['alpha', 'beta']) {
       for (const subjectId of reference.subjectIds(partition)) {
-        expect(gallery.subjectTemplates(partition, subjectId)).toEqual(reference.templates(partition, subjectId));
+        expect(gallery.subjectTemplates(partition, subjectId)).toEqual(reference.templates(partition, subjectId)!.map((template) => ({ template, source: 'enrol' })));
       }
     }
     expect(gallery.subjectTemplates('alpha', 'beta-subject-0')).toBeUndefined();
@@ -194,7 +194,7 @@ describe('identifiers', () => {
     const expectExactIds = (target: Gallery) => {
       hostileIds.forEach((subjectId, i) => {
         expect(target.search('hostile', templates[i], 1)[0].subjectId).toBe(subjectId);
-        expect(target.subjectTemplates('hostile', subjectId)).toEqual([templates[i]]);
+        expect(target.subjectTemplates('hostile', subjectId)).toEqual([{ template: templates[i], source: 'enrol' }]);
       });
       expect(target.subjectCounts()).toEqual({ hostile: hostileIds.length });
     };
@@ -215,6 +215,54 @@ describe('identifiers', () => {
       expect(() => gallery.deleteSubject('p', loneSurrogate)).toThrow(ApiError);
       expect(() => gallery.subjectTemplates('p', loneSurrogate)).toThrow(ApiError);
     }
-    expect(gallery.subjectTemplates('p', '\ufffd')).toEqual([template]);
+    expect(gallery.subjectTemplates('p', '\ufffd')).toEqual([{ template, source: 'enrol' }]);
+  });
+});
+
+describe('sources', () => {
+  it('limit search and subjectTemplates to templates from those sources, also after a restart (index loaded from disk)', () => {
+    const random = seededRandom(21);
+    const document = randomUnitVector(random);
+    const selfie = nearbyUnitVector(random, document, 0.3);
+    gallery.enrol('src', 'holder', { template: document, modelId: 'm', quality: 0.8, source: 'eid' });
+    gallery.enrol('src', 'holder', { template: selfie, modelId: 'm', quality: 0.7, source: 'selfie' });
+    gallery.enrol('src', 'walk-in', { template: randomUnitVector(random), modelId: 'm', quality: 0.9, source: 'enrol' });
+
+    const check = (g: Gallery) => {
+      expect(g.search('src', document, 5, new Set(['eid']))).toEqual([{ subjectId: 'holder', similarity: expect.closeTo(1, 5) }]);
+      // the holder's selfie template is its best of that source, not the better eid one
+      const viaSelfie = g.search('src', document, 5, new Set(['selfie']));
+      expect(viaSelfie.map((m) => m.subjectId)).toEqual(['holder']);
+      expect(viaSelfie[0].similarity).toBeLessThan(0.99);
+      expect(g.search('src', document, 5, new Set(['oid']))).toEqual([]);
+      expect(g.search('src', document, 5).map((m) => m.subjectId)).toEqual(['holder', 'walk-in']);
+      expect(g.subjectTemplates('src', 'holder', new Set(['selfie']))).toEqual([{ template: selfie, source: 'selfie' }]);
+      expect(g.subjectTemplates('src', 'holder', new Set(['enrol']))).toBeUndefined();
+    };
+    check(gallery);
+    gallery.close();
+    gallery = openTestGallery(dataDir, quietLogger);
+    check(gallery);
+  });
+
+  it('subjectDetail lists templates without vectors; listSubjects pages in id order with each subject\'s sources', () => {
+    const random = seededRandom(22);
+    for (const [subjectId, sources] of [['c', ['enrol']], ['a', ['eid', 'selfie', 'eid']], ['b', ['oid']]] as const) {
+      for (const source of sources) gallery.enrol('people', subjectId, { template: randomUnitVector(random), modelId: 'm', quality: 0.5, source });
+    }
+    const detail = gallery.subjectDetail('people', 'a')!;
+    expect(detail.templates.map((t) => [t.source, t.quality, t.modelId])).toEqual([['eid', 0.5, 'm'], ['selfie', 0.5, 'm'], ['eid', 0.5, 'm']]);
+    expect(detail.templates.every((t) => Object.keys(t).sort().join() === 'createdAt,modelId,quality,source,templateId')).toBe(true);
+    expect(gallery.subjectDetail('people', 'nobody')).toBeUndefined();
+
+    expect(gallery.listSubjects('people', 0, 2)).toEqual({
+      total: 3,
+      subjects: [
+        { subjectId: 'a', createdAt: expect.any(String), templateCount: 3, sources: ['eid', 'selfie'] },
+        { subjectId: 'b', createdAt: expect.any(String), templateCount: 1, sources: ['oid'] },
+      ],
+    });
+    expect(gallery.listSubjects('people', 2, 2).subjects.map((s) => s.subjectId)).toEqual(['c']);
+    expect(gallery.listSubjects('nowhere', 0, 10)).toEqual({ total: 0, subjects: [] });
   });
 });

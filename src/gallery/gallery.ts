@@ -4,8 +4,27 @@ export interface TemplateRecord {
   template: Template;
   modelId: string;
   quality: number;
-  /** where the image came from, e.g. "enrol" or "document" */
+  /** where the image came from: "enrol" (the plain endpoint), or a claim's "eid", "oid", "selfie" */
   source: string;
+}
+
+/** A stored template with the source of its image. */
+export interface SourcedTemplate {
+  template: Template;
+  source: string;
+}
+
+/** A subject as an operator sees it: never the vectors. */
+export interface SubjectDetail {
+  subjectId: string;
+  createdAt: string;
+  templates: Array<{ templateId: number; source: string; quality: number; modelId: string; createdAt: string }>;
+}
+
+export interface SubjectListing {
+  /** subjects in the partition */
+  total: number;
+  subjects: Array<{ subjectId: string; createdAt: string; templateCount: number; sources: string[] }>;
 }
 
 export interface SubjectMatch {
@@ -19,10 +38,17 @@ export interface Gallery {
   enrol(partition: string, subjectId: string, record: TemplateRecord): void;
   /** Removes a subject and all its templates. Returns false when there was no such subject. */
   deleteSubject(partition: string, subjectId: string): boolean;
-  /** Best `topK` subjects by best template similarity, highest first. Unknown partition: []. */
-  search(partition: string, probe: Template, topK: number): SubjectMatch[];
-  /** Templates of one subject, or undefined when the subject is not enrolled. */
-  subjectTemplates(partition: string, subjectId: string): Template[] | undefined;
+  /**
+   * Best `topK` subjects by best template similarity, highest first. Unknown partition: [].
+   * With `sources`, only templates from those sources count.
+   */
+  search(partition: string, probe: Template, topK: number, sources?: ReadonlySet<string>): SubjectMatch[];
+  /** Templates of one subject (of `sources` only, when given), or undefined when it has none. */
+  subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): SourcedTemplate[] | undefined;
+  /** What a subject's record holds, without vectors; undefined when not enrolled. */
+  subjectDetail(partition: string, subjectId: string): SubjectDetail | undefined;
+  /** One page of a partition's subjects in subject-id order. */
+  listSubjects(partition: string, offset: number, limit: number): SubjectListing;
   hasPartition(partition: string): boolean;
   partitions(): string[];
   /** recognition models whose templates are stored: templates of different models cannot be compared */
@@ -39,6 +65,12 @@ export interface Gallery {
   flush(): void;
   close(): void;
 }
+
+/** Where a template's image came from: a trusted document photo (claims) or the plain enrol endpoint. */
+export const CLAIM_SOURCES = ['eid', 'oid', 'selfie'] as const;
+export type ClaimSource = (typeof CLAIM_SOURCES)[number];
+export const TEMPLATE_SOURCES = ['enrol', ...CLAIM_SOURCES] as const;
+export type TemplateSource = (typeof TEMPLATE_SOURCES)[number];
 
 export const PARTITION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -43,10 +43,12 @@ export class PartitionIndex {
     private readonly vectors: IndexFlatIP,
     private templateIds: number[],
     private subjectIds: string[],
+    /** each position's template source, so a search limited to sources needs no SQLite read */
+    private sources: string[],
   ) {}
 
   static empty(dimension: number): PartitionIndex {
-    return new PartitionIndex(new faiss.IndexFlatIP(dimension), [], []);
+    return new PartitionIndex(new faiss.IndexFlatIP(dimension), [], [], []);
   }
 
   /**
@@ -59,6 +61,7 @@ export class PartitionIndex {
     return withScratchFile(FLAT_HEADER_BYTES + expectedCount * vectorBytes, (path) => {
       const templateIds: number[] = [];
       const subjectIds: string[] = [];
+      const sources: string[] = [];
       const fd = openSync(path, 'w', 0o600);
       try {
         const batch = Buffer.alloc(BUILD_BATCH_SIZE * vectorBytes);
@@ -68,7 +71,7 @@ export class PartitionIndex {
           offset += writeSync(fd, batch, 0, filled, offset);
           filled = 0;
         };
-        for (const { templateId, subjectId, vector } of templates) {
+        for (const { templateId, subjectId, source, vector } of templates) {
           const previousId = templateIds.at(-1) ?? 0;
           if (templateId <= previousId) throw new Error(`template ${templateId} added after ${previousId}: positions must follow id order`);
           if (vector.length !== dimension) throw new Error(`template ${templateId} has ${vector.length} values, expected ${dimension}`);
@@ -76,6 +79,7 @@ export class PartitionIndex {
           filled += vectorBytes;
           templateIds.push(templateId);
           subjectIds.push(subjectId);
+          sources.push(source);
           if (filled === batch.length) writeBatch();
         }
         writeBatch();
@@ -84,7 +88,7 @@ export class PartitionIndex {
       } finally {
         closeSync(fd);
       }
-      return new PartitionIndex(faiss.IndexFlatIP.read(path), templateIds, subjectIds);
+      return new PartitionIndex(faiss.IndexFlatIP.read(path), templateIds, subjectIds, sources);
     });
   }
 
@@ -101,6 +105,7 @@ export class PartitionIndex {
       vectors,
       refs.map((ref) => ref.templateId),
       refs.map((ref) => ref.subjectId),
+      refs.map((ref) => ref.source),
     );
   }
 
@@ -121,9 +126,10 @@ export class PartitionIndex {
       previousId = templateId;
     }
     this.vectors.add(templates.flatMap((template) => Array.from(template.vector)));
-    for (const { templateId, subjectId } of templates) {
+    for (const { templateId, subjectId, source } of templates) {
       this.templateIds.push(templateId);
       this.subjectIds.push(subjectId);
+      this.sources.push(source);
     }
   }
 
@@ -134,19 +140,21 @@ export class PartitionIndex {
     const removed = new Set(positions);
     this.templateIds = this.templateIds.filter((_, position) => !removed.has(position));
     this.subjectIds = this.subjectIds.filter((_, position) => !removed.has(position));
+    this.sources = this.sources.filter((_, position) => !removed.has(position));
   }
 
   /**
    * Best `topK` subjects by their best template. Asks FAISS for more templates than subjects, and
    * widens the request until it holds `topK` distinct subjects or the whole partition: every
-   * subject missing from the nearest k templates scores below every subject present.
+   * subject missing from the nearest k templates scores below every subject present. With `sources`,
+   * only templates from those sources count: the others are skipped as if absent.
    */
-  search(probe: Template, topK: number): SubjectMatch[] {
+  search(probe: Template, topK: number, sources?: ReadonlySet<string>): SubjectMatch[] {
     // FAISS aborts the process on k = 0 and faiss-node throws on k > ntotal.
     if (topK === 0 || this.size === 0) return [];
     const query = Array.from(probe);
     for (let k = Math.min(this.size, topK * CANDIDATE_GROWTH); ; k = Math.min(this.size, k * CANDIDATE_GROWTH)) {
-      const matches = this.bestPerSubject(this.vectors.search(query, k));
+      const matches = this.bestPerSubject(this.vectors.search(query, k), sources);
       if (matches.length >= topK || k === this.size) return matches.slice(0, topK);
     }
   }
@@ -156,13 +164,13 @@ export class PartitionIndex {
     this.vectors.write(path);
   }
 
-  private bestPerSubject({ distances, labels }: SearchResult): SubjectMatch[] {
+  private bestPerSubject({ distances, labels }: SearchResult, sources: ReadonlySet<string> | undefined): SubjectMatch[] {
     // Hits come best first, so a subject's first hit is its best template.
     const matches: SubjectMatch[] = [];
     const seen = new Set<string>();
     labels.forEach((position, rank) => {
       const subjectId = this.subjectIds[position];
-      if (seen.has(subjectId)) return;
+      if (seen.has(subjectId) || (sources && !sources.has(this.sources[position]))) return;
       seen.add(subjectId);
       matches.push({ subjectId, similarity: distances[rank] });
     });

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { Template } from '../pipeline/types.ts';
-import type { Gallery, SubjectMatch, TemplateRecord } from './gallery.ts';
+import type { Gallery, SourcedTemplate, SubjectDetail, SubjectListing, SubjectMatch, TemplateRecord } from './gallery.ts';
 import type { GalleryRepository } from './gallery-repository.ts';
 import { assertPartitionName, assertSubjectId } from './identifiers.ts';
 import type { IndexStore } from './index-store.ts';
@@ -44,7 +44,7 @@ export class SqliteFaissGallery implements Gallery {
     this.assertTemplate(record.template);
     const { templateId, generation } = this.repository.insertTemplate(partition, subjectId, record);
     const live = this.indexes.get(partition) ?? { index: PartitionIndex.empty(this.options.dimension), generation };
-    live.index.add([{ templateId, subjectId, vector: record.template }]);
+    live.index.add([{ templateId, subjectId, source: record.source, vector: record.template }]);
     this.indexes.set(partition, live);
     this.markChanged(partition, generation);
   }
@@ -59,19 +59,31 @@ export class SqliteFaissGallery implements Gallery {
     return true;
   }
 
-  search(partition: string, probe: Template, topK: number): SubjectMatch[] {
+  search(partition: string, probe: Template, topK: number, sources?: ReadonlySet<string>): SubjectMatch[] {
     assertPartitionName(partition);
     this.assertTemplate(probe);
     if (!Number.isInteger(topK) || topK < 0) throw new Error(`topK must be a non-negative integer, got ${topK}`);
-    return this.indexes.get(partition)?.index.search(probe, topK) ?? [];
+    return this.indexes.get(partition)?.index.search(probe, topK, sources) ?? [];
   }
 
-  subjectTemplates(partition: string, subjectId: string): Template[] | undefined {
+  subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): SourcedTemplate[] | undefined {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     // A subject is created with its first template and deleted with its last, so none means absent.
-    const templates = this.repository.subjectTemplates(partition, subjectId);
+    const templates = this.repository.subjectTemplates(partition, subjectId).filter((stored) => !sources || sources.has(stored.source));
     return templates.length > 0 ? templates : undefined;
+  }
+
+  subjectDetail(partition: string, subjectId: string): SubjectDetail | undefined {
+    assertPartitionName(partition);
+    assertSubjectId(subjectId);
+    const summary = this.repository.subjectSummary(partition, subjectId);
+    return summary && { subjectId, ...summary };
+  }
+
+  listSubjects(partition: string, offset: number, limit: number): SubjectListing {
+    assertPartitionName(partition);
+    return this.repository.subjectPage(partition, offset, limit);
   }
 
   hasPartition(partition: string): boolean {

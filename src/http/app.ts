@@ -9,6 +9,9 @@ import { authentication, type RouteAccess } from '../security/auth.middleware.ts
 import type { AuthService } from '../security/auth.service.ts';
 import type { MadService } from '../mad/mad.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
+import { CLAIM_PATHS, claimsRouter } from '../claims/claims.controller.ts';
+import type { ClaimsService } from '../claims/claims.service.ts';
+import { subjectsRouter } from './subjects.controller.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
@@ -37,6 +40,7 @@ export interface AppDependencies {
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
   photo: { service: PassportPhotoService; progress: ProgressHub };
+  claims: ClaimsService;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */
@@ -52,6 +56,11 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     ...Object.fromEntries(Object.values(PASSPORT_PHOTO_PATHS).map((path) => [path, 'photo' as const])),
     // the /v2/ API carries its key in the JSON body: its controller authenticates (GET /v2/health is open)
     ...Object.fromEntries(ID_PHOTO_PATHS.map((path) => [path, 'public' as const])),
+    [CLAIM_PATHS.enrolToken]: 'claim_enrol',
+    [CLAIM_PATHS.enrolImage]: 'claim_enrol',
+    [CLAIM_PATHS.verifyToken]: 'claim_verify',
+    [CLAIM_PATHS.verifyImage]: 'claim_verify',
+    [CLAIM_PATHS.validate]: 'claim_verify',
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
   };
@@ -60,7 +69,7 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
 /** Photo jobs decode 12 megapixels, segment and re-measure: they get their own, longer time limit. */
 const isPhotoPath = (path: string) => path.startsWith(PASSPORT_PHOTO_PATHS.base) || path.startsWith('/v2/');
 
-export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents, photo }: AppDependencies): Koa {
+export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents, claims, photo }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -72,7 +81,9 @@ export function createApp({ config, logger, gallery, service, mad, health, auth,
     idCropperRouter(documents, config.documents.maxJsonBytes),
     passportPhotoRouter(photo.service, photo.progress, config.limits, config.limits.maxJsonBytes, config.photo.requestTimeoutMs),
     idPhotoRouter(photo.service, auth, audit, config.photo.maxJsonBytes),
+    claimsRouter(claims, config.limits),
     utilityRouter(gallery, health),
+    subjectsRouter(gallery, (partition, subjectId) => claims.history(partition, subjectId)),
     openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),
   ];

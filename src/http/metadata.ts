@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
-import { DEFAULT_PARTITION, PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
+import { DEFAULT_PARTITION, PARTITION_NAME_PATTERN, TEMPLATE_SOURCES } from '../gallery/gallery.ts';
 
 export interface MatchingDefaults {
   defaultThreshold: number;
@@ -50,6 +50,13 @@ const partition = z
 const threshold = (fallback: number) =>
   z.number({ error: 'threshold must be a number' }).min(0, 'threshold must be between 0 and 1').max(1, 'threshold must be between 0 and 1').default(fallback);
 
+/** Limits a search or verify to templates from these sources; absent: every template counts. */
+const sources = z
+  .array(z.enum(TEMPLATE_SOURCES, { error: `a source is one of ${TEMPLATE_SOURCES.join(', ')}` }), { error: 'sources must be an array of source names' })
+  .min(1, 'sources must name at least one source (leave it out to use every template)')
+  .transform((names) => new Set(names))
+  .optional();
+
 export function metadataSchemas(defaults: MatchingDefaults) {
   return {
     search: z.strictObject({
@@ -61,8 +68,9 @@ export function metadataSchemas(defaults: MatchingDefaults) {
         .max(defaults.maxTopK, `top_k must be at most ${defaults.maxTopK}`)
         .default(defaults.defaultTopK),
       threshold: threshold(defaults.defaultThreshold),
+      sources,
     }),
-    verify: z.strictObject({ subject_id: subjectId, partition, threshold: threshold(defaults.defaultThreshold) }),
+    verify: z.strictObject({ subject_id: subjectId, partition, threshold: threshold(defaults.defaultThreshold), sources }),
     enrol: z.strictObject({ subject_id: subjectId, partition }),
     delete: z.strictObject({ subject_id: subjectId, partition }),
   };
@@ -105,10 +113,15 @@ export function parseMetadata<S extends z.ZodType>(schema: S, input: string | un
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError('invalid_metadata', `${what} must be a JSON object`);
   }
+  return parseFields(schema, value, what);
+}
+
+/** Validates named fields (a parsed JSON object, or multipart text fields) once, at the boundary. */
+export function parseFields<S extends z.ZodType>(schema: S, value: object, what: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const message = issue.code === 'unrecognized_keys' ? `unknown metadata field(s): ${issue.keys.join(', ')}` : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s) in ${what}: ${issue.keys.join(', ')}` : issue.message;
     throw new ApiError('invalid_metadata', message, issue.path.length ? { field: issue.path.join('.') } : {});
   }
   return result.data;

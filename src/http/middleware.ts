@@ -26,7 +26,9 @@ export function requestContext(logger: Logger): Middleware {
     try {
       await next();
     } finally {
-      const fields = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) };
+      // the route template, not the path: paths carry subject ids and job ids, which are personal data
+      const route = (ctx as { _matchedRoute?: string })._matchedRoute;
+      const fields = { method: ctx.method, ...(route ? { route } : { path: ctx.path }), status: ctx.status, ms: Math.round(performance.now() - started) };
       // 503 is load shed or shutdown, the server working as designed: a warning, not an error per request
       if (ctx.status === 503) ctx.state.log.warn(fields, 'request refused: busy or shutting down');
       else if (ctx.status >= 500) ctx.state.log.error(fields, 'request failed');

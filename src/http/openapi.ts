@@ -9,6 +9,9 @@ import { PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import { photoOpenApi } from '../photo/openapi.ts';
 import { MAD_PATH } from './mad.controller.ts';
 import { DEFAULT_PROFILE, ISSUE_CODES, SENSITIVITIES, type ComplianceProfiles } from '../compliance/profiles.ts';
+import { CLAIM_PATHS, USER_ID_PATTERN } from '../claims/claims.controller.ts';
+import { CLAIM_SOURCES, TEMPLATE_SOURCES } from '../gallery/gallery.ts';
+import { MAX_PAGE_SIZE } from './subjects.controller.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
@@ -39,6 +42,21 @@ const CROPPER_ERRORS: ErrorCode[] = [
   'document_not_found', 'document_cut', 'document_too_small', 'document_blurred', 'document_glare', 'service_unavailable', 'request_timeout', 'internal_error',
 ];
 const UTILITY_ERRORS: ErrorCode[] = ['unauthorized', 'forbidden', 'service_unavailable', 'request_timeout', 'internal_error'];
+const SUBJECT_ERRORS: ErrorCode[] = [...UTILITY_ERRORS, 'invalid_metadata', 'unknown_partition', 'unknown_subject'];
+const CLAIM_JSON_ERRORS: ErrorCode[] = ['bad_request', 'invalid_metadata', 'unauthorized', 'forbidden', 'upload_timeout', 'payload_too_large', 'unsupported_media_type', 'service_unavailable', 'request_timeout', 'internal_error'];
+const CLAIM_TOKEN_ERRORS: ErrorCode[] = ['token_unknown', 'token_wrong_key', 'token_wrong_purpose', 'token_used', 'token_expired'];
+const CLAIM_IMAGE_ERRORS: ErrorCode[] = [...CLAIM_JSON_ERRORS, ...CLAIM_TOKEN_ERRORS, 'missing_image', 'token_tries_exhausted'];
+/** what each claim endpoint can answer besides the common refusals */
+const CLAIM_ERRORS: Record<keyof typeof CLAIM_PATHS, ErrorCode[]> = {
+  enrolToken: CLAIM_JSON_ERRORS,
+  verifyToken: [...CLAIM_JSON_ERRORS, 'unknown_subject', 'unknown_partition'],
+  enrolImage: [
+    ...CLAIM_IMAGE_ERRORS, 'source_mismatch', 'image_too_large', 'unsupported_image_format', 'image_decode_failed', 'no_face_detected', 'multiple_faces',
+    'eyes_too_close', 'photo_not_compliant', 'quality_too_low', 'presentation_attack_detected', 'duplicate_identity', 'partition_limit_reached',
+  ],
+  verifyImage: [...CLAIM_IMAGE_ERRORS, 'unknown_subject'],
+  validate: [...CLAIM_JSON_ERRORS, ...CLAIM_TOKEN_ERRORS, 'token_wrong_user', 'outcome_pending'],
+};
 const ANY_ROUTE_ERRORS: ErrorCode[] = ['not_found', 'method_not_allowed'];
 
 function errorResponses(codes: ErrorCode[], mediaType: 'application/xml' | 'application/json') {
@@ -121,6 +139,41 @@ function idCropperOperation(operationId: string, summary: string) {
 
 const score = (description: string) => ({ type: 'number', minimum: 0, maximum: 1, description });
 
+function claimOperation(path: keyof typeof CLAIM_PATHS, scope: string, summary: string, request: object, responseSchema: string) {
+  return {
+    post: {
+      operationId: `claim${path[0].toUpperCase()}${path.slice(1)}`,
+      summary,
+      description: `Needs an API key with the \`${scope}\` scope and the partition, unless the server runs without keys. A token works only for the key that asked for it.`,
+      tags: ['claims'],
+      requestBody: request,
+      responses: { '200': { description: 'done', content: { 'application/json': { schema: ref(responseSchema) } } }, ...errorResponses(CLAIM_ERRORS[path], 'application/json') },
+    },
+  };
+}
+
+function claimImageRequest(withSource: boolean) {
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object',
+          required: ['token', 'image'],
+          additionalProperties: false,
+          properties: {
+            token: { type: 'string', description: 'the token from the matching /token call' },
+            image: { type: 'string', contentMediaType: 'application/octet-stream', description: withSource ? 'the trusted photo: PNG, JPEG or JPEG 2000 (.jp2 or raw codestream), at most 2 MB' : 'the live capture' },
+            ...(withSource ? { source: { enum: [...CLAIM_SOURCES], description: 'optional; must be the token\'s source' } } : {}),
+          },
+        },
+      },
+    },
+  };
+}
+
+const jsonRequest = (schema: string) => ({ required: true, content: { 'application/json': { schema: ref(schema) } } });
+
 /**
  * The API as served, OpenAPI 3.1. Defaults and limits come from the running configuration so the
  * document never disagrees with the server that hands it out.
@@ -131,6 +184,23 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
   const threshold = { type: 'number', minimum: 0, maximum: 1, default: config.matching.defaultThreshold, description: 'minimum calibrated score (0–1) for a match' };
   const healthSecurity = config.auth.publicHealth ? [{}] : undefined;
   const photo = photoOpenApi();
+  const sources = { type: 'array', minItems: 1, items: { enum: [...TEMPLATE_SOURCES] }, description: 'only templates from these sources count (enrol: the plain endpoint; eid, oid, selfie: claims); absent: all' };
+  const userId = { type: 'string', pattern: USER_ID_PATTERN.source, description: 'the user\'s id, also the subject id of their templates' };
+  const timestamp = { type: 'string', format: 'date-time' };
+  // type lists rather than oneOf: a validator that coerces types takes null for a number or string
+  const nullable = (schema: { type?: string; enum?: readonly unknown[] }) =>
+    schema.enum ? { ...schema, enum: [...schema.enum, null] } : { ...schema, type: [schema.type, 'null'] };
+  const claimToken = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['token', 'token_id', 'expires_at', 'user_id'],
+    properties: {
+      token: { type: 'string', description: '256 random bits, base64url; the server keeps only its SHA-256' },
+      token_id: { type: 'string', description: 'public reference of the token, as the user\'s record lists it' },
+      expires_at: timestamp,
+      user_id: userId,
+    },
+  };
   return {
     openapi: '3.1.0',
     info: {
@@ -142,7 +212,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
-    tags: [{ name: 'biometric' }, { name: 'compliance' }, { name: 'documents' }, { name: 'passport-photo' }, { name: 'id-photo-v2' }, { name: 'utility' }],
+    tags: [{ name: 'biometric' }, { name: 'claims' }, { name: 'compliance' }, { name: 'documents' }, { name: 'passport-photo' }, { name: 'id-photo-v2' }, { name: 'utility' }],
     paths: {
       '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true, true), 'EnrolResponse', MULTIPART_ERRORS),
       '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
@@ -183,6 +253,36 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
       '/api/v1/id_cropper/register': idCropperOperation('idCropperRegister', 'Crop an ID document out of a photo'),
       '/api/v1/id_cropper_register': idCropperOperation('idCropperRegisterAlias', 'Crop an ID document out of a photo (the same endpoint, the reference\'s other spelling)'),
       ...photo.paths,
+      [CLAIM_PATHS.enrolToken]: claimOperation('enrolToken', 'claim_enrol', 'A token to enrol one trusted photo of a user', jsonRequest('ClaimEnrolTokenRequest'), 'ClaimToken'),
+      [CLAIM_PATHS.enrolImage]: claimOperation('enrolImage', 'claim_enrol', 'Enrol the trusted photo (e-passport chip image, document portrait, trusted selfie)', claimImageRequest(true), 'ClaimEnrolResponse'),
+      [CLAIM_PATHS.verifyToken]: claimOperation('verifyToken', 'claim_verify', 'A token to verify a user enrolled from a trusted photo', jsonRequest('ClaimVerifyTokenRequest'), 'ClaimToken'),
+      [CLAIM_PATHS.verifyImage]: claimOperation('verifyImage', 'claim_verify', 'The live capture: compared 1:1 with the trusted photo; the outcome is stored against the token, not answered', claimImageRequest(false), 'ClaimReceived'),
+      [CLAIM_PATHS.validate]: claimOperation('validate', 'claim_verify', 'The verification outcome, given once', jsonRequest('ClaimValidateRequest'), 'ClaimValidation'),
+      '/api/v1/subjects/{partition}': {
+        get: {
+          operationId: 'subjects',
+          summary: 'A page of the partition\'s subjects with their template sources (admin scope)',
+          tags: ['utility'],
+          parameters: [
+            { name: 'partition', in: 'path', required: true, schema: partition },
+            { name: 'page', in: 'query', schema: { type: 'integer', minimum: 1, default: 1 } },
+            { name: 'page_size', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 } },
+          ],
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema: ref('SubjectPage') } } }, ...errorResponses(SUBJECT_ERRORS, 'application/json') },
+        },
+      },
+      '/api/v1/subjects/{partition}/{subject_id}': {
+        get: {
+          operationId: 'subject',
+          summary: 'What a subject\'s record holds: templates (source, time, quality; never vectors) and claim tokens with their outcomes (admin scope)',
+          tags: ['utility'],
+          parameters: [
+            { name: 'partition', in: 'path', required: true, schema: partition },
+            { name: 'subject_id', in: 'path', required: true, schema: subjectId },
+          ],
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema: ref('SubjectRecord') } } }, ...errorResponses(SUBJECT_ERRORS, 'application/json') },
+        },
+      },
       '/api/v1/health': utilityOperation('health', 'Component health', 'HealthResponse', { '503': { description: 'a component is down', content: { 'application/json': { schema: ref('HealthResponse') } } } }, healthSecurity),
       '/api/v1/partitions': utilityOperation('partitions', 'Partition names (admin scope)', 'PartitionsResponse'),
       '/api/v1/stats': utilityOperation('stats', 'Subjects per partition (admin scope)', 'StatsResponse'),
@@ -210,9 +310,10 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
             partition,
             top_k: { type: 'integer', minimum: 1, maximum: config.matching.maxTopK, default: config.matching.defaultTopK, description: 'most candidates returned' },
             threshold,
+            sources,
           },
         },
-        VerifyMetadata: { type: 'object', additionalProperties: false, required: ['subject_id'], properties: { subject_id: subjectId, partition, threshold } },
+        VerifyMetadata: { type: 'object', additionalProperties: false, required: ['subject_id'], properties: { subject_id: subjectId, partition, threshold, sources } },
         DeleteRequest: { type: 'object', additionalProperties: false, required: ['subject_id'], properties: { subject_id: subjectId, partition } },
         EnrolResponse: {
           type: 'object',
@@ -307,6 +408,122 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
           properties: {
             s_mad: { ...ref('MadScore'), description: 'single-image MAD of `image` (texture, frequency, noise and outline-edge features)' },
             d_mad: { ...ref('MadScore'), description: 'differential MAD of `image` against `reference_image`, from the two face templates; present when a reference was sent' },
+          },
+        },
+        ClaimEnrolTokenRequest: { type: 'object', additionalProperties: false, required: ['user_id', 'source'], properties: { user_id: userId, partition, source: { enum: [...CLAIM_SOURCES] } } },
+        ClaimVerifyTokenRequest: { type: 'object', additionalProperties: false, required: ['user_id'], properties: { user_id: userId, partition } },
+        ClaimValidateRequest: { type: 'object', additionalProperties: false, required: ['token', 'user_id'], properties: { token: { type: 'string' }, user_id: userId } },
+        ClaimToken: claimToken,
+        ClaimEnrolResponse: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['success', 'user_id', 'source', 'quality_score', 'issues', 'token_id'],
+          properties: {
+            success: { const: true },
+            user_id: userId,
+            source: { enum: [...CLAIM_SOURCES] },
+            quality_score: score('face quality of the photo, 0–1'),
+            issues: { type: 'array', items: { enum: [...ISSUE_CODES] }, description: 'minor compliance issues the photo was accepted with' },
+            token_id: { type: 'string' },
+          },
+        },
+        ClaimReceived: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['received', 'token_id', 'tries_left'],
+          properties: { received: { const: true }, token_id: { type: 'string' }, tries_left: { type: 'integer', minimum: 0 } },
+        },
+        ClaimValidation: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['passed', 'score', 'threshold', 'source', 'mad', 'user_id', 'token_id'],
+          properties: {
+            passed: { type: 'boolean' },
+            score: nullable(score('calibrated 1:1 score against the best trusted template')),
+            threshold: score('the partition\'s threshold the decision was made with'),
+            failure_reason: { type: 'string', description: 'no_match, morphing_attack_detected (differential MAD), or the error code the live capture was refused with (presentation_attack_detected, no_face_detected, quality_too_low, …)' },
+            source: nullable({ enum: [...CLAIM_SOURCES] }),
+            mad: {
+              enum: ['not_configured', 'not_applicable', 'passed', 'failed'],
+              description: 'differential morphing-attack detection between the trusted templates and the live capture: failed (then failure_reason is morphing_attack_detected), passed, not_applicable when the capture was refused before a template was made or did not match (D-MAD only judges matching pairs), not_configured when MAD is off',
+            },
+            user_id: userId,
+            token_id: { type: 'string' },
+          },
+        },
+        SubjectPage: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['partition', 'page', 'page_size', 'total', 'subjects'],
+          properties: {
+            partition: { type: 'string' },
+            page: { type: 'integer', minimum: 1 },
+            page_size: { type: 'integer', minimum: 1 },
+            total: { type: 'integer', minimum: 0 },
+            subjects: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['subject_id', 'created_at', 'template_count', 'sources'],
+                properties: { subject_id: subjectId, created_at: timestamp, template_count: { type: 'integer', minimum: 1 }, sources: { type: 'array', items: { enum: [...TEMPLATE_SOURCES] } } },
+              },
+            },
+          },
+        },
+        SubjectRecord: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['partition', 'subject_id', 'created_at', 'templates', 'claims'],
+          properties: {
+            partition: { type: 'string' },
+            subject_id: subjectId,
+            created_at: nullable(timestamp),
+            templates: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['template_id', 'source', 'created_at', 'quality', 'model_id'],
+                properties: { template_id: { type: 'integer' }, source: { enum: [...TEMPLATE_SOURCES] }, created_at: timestamp, quality: score('face quality at enrolment'), model_id: { type: 'string' } },
+              },
+            },
+            claims: {
+              type: 'array',
+              description: 'claim tokens issued for the user, oldest first, with their outcomes',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['token_id', 'purpose', 'source', 'key_id', 'created_at', 'expires_at', 'tries_used', 'max_tries', 'validated_at', 'outcome'],
+                properties: {
+                  token_id: { type: 'string' },
+                  purpose: { enum: ['enrol', 'verify'] },
+                  source: nullable({ enum: [...CLAIM_SOURCES] }),
+                  key_id: nullable({ type: 'string' }),
+                  created_at: timestamp,
+                  expires_at: timestamp,
+                  tries_used: { type: 'integer', minimum: 0 },
+                  max_tries: { type: 'integer', minimum: 1 },
+                  validated_at: nullable(timestamp),
+                  outcome: {
+                    type: ['object', 'null'],
+                    additionalProperties: false,
+                    required: ['at', 'passed', 'score', 'threshold', 'failure_reason', 'source', 'quality', 'issues', 'mad'],
+                    properties: {
+                      at: timestamp,
+                      passed: { type: 'boolean' },
+                      score: nullable({ type: 'number' }),
+                      threshold: nullable({ type: 'number' }),
+                      failure_reason: nullable({ type: 'string' }),
+                      source: nullable({ type: 'string' }),
+                      quality: nullable({ type: 'number' }),
+                      issues: { type: 'array', items: { type: 'string' } },
+                      mad: nullable({ type: 'string' }),
+                    },
+                  },
+                },
+              },
+            },
           },
         },
         ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },

@@ -7,6 +7,7 @@ import type { Gallery } from '../gallery/gallery.ts';
 import type { PipelinePurpose, PipelineResult } from '../pipeline/types.ts';
 import type { FaceProcessor } from '../services/biometric.service.ts';
 import type { ComplianceVerdict, PhotoMeasurer } from '../compliance/compliance.service.ts';
+import type { ClaimEvent } from '../claims/claims.service.ts';
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -64,6 +65,31 @@ export class Metrics {
     name: 'faceserver_photo_check_issues_total',
     help: 'issues reported by photo compliance checks, by profile and issue code',
     labelNames: ['profile', 'issue'],
+    registers: [this.registry],
+  });
+
+  private readonly claimTokens = new Counter({
+    name: 'faceserver_claim_tokens_total',
+    help: 'claim tokens issued, by purpose (enrol, verify)',
+    labelNames: ['purpose'],
+    registers: [this.registry],
+  });
+  private readonly claimEnrolments = new Counter({
+    name: 'faceserver_claim_enrolments_total',
+    help: 'trusted photos enrolled through claim tokens, by source (eid, oid, selfie)',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  private readonly claimCaptures = new Counter({
+    name: 'faceserver_claim_verify_outcomes_total',
+    help: 'live captures recorded against verify tokens, by result (passed, or the failure reason)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  private readonly claimValidations = new Counter({
+    name: 'faceserver_claim_validations_total',
+    help: 'verify tokens validated, by whether the verification passed',
+    labelNames: ['passed'],
     registers: [this.registry],
   });
 
@@ -159,6 +185,14 @@ export class Metrics {
   recordVerdict(verdict: ComplianceVerdict): void {
     this.photoChecks.inc({ profile: verdict.profile, compliant: String(verdict.compliant) });
     for (const issue of verdict.issues) this.photoIssues.inc({ profile: verdict.profile, issue });
+  }
+
+  /** Counts one completed step of a claim (refusals are counted by route and code in faceserver_http_errors_total). */
+  recordClaim(event: ClaimEvent): void {
+    if (event.kind === 'token_issued') this.claimTokens.inc({ purpose: event.purpose });
+    else if (event.kind === 'enrolled') this.claimEnrolments.inc({ source: event.source });
+    else if (event.kind === 'verify_outcome') this.claimCaptures.inc({ result: event.outcome.passed ? 'passed' : (event.outcome.failureReason ?? 'failed') });
+    else this.claimValidations.inc({ passed: String(event.passed) });
   }
 
   router(): Router {

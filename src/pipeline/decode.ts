@@ -28,6 +28,11 @@ export const ACCEPTED_FORMATS: readonly Format[] = CANDIDATES.filter((f) => f.na
 
 const acceptedList = ACCEPTED_FORMATS.map((f) => f.label).join(', ');
 
+/** The accepted format the bytes are in, from their magic bytes; undefined for anything else. */
+export function imageFormat(bytes: Uint8Array): Format['name'] | undefined {
+  return ACCEPTED_FORMATS.find((f) => f.matches(bytes))?.name;
+}
+
 /**
  * Bytes → 8-bit sRGB, upright per EXIF orientation, alpha flattened onto white.
  * Refuses unknown formats (unsupported_image_format), images over `maxPixels` judged from the header

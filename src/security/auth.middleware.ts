@@ -37,6 +37,8 @@ export class OperationScope {
   matchedSubjectId: string | undefined;
   /** the public id of the presented key, known from its form even when the key is unknown or revoked */
   presentedKeyId: string | undefined;
+  /** claim steps: the token the request used, once it was found */
+  claimTokenId: string | undefined;
 
   constructor(
     readonly operation: Operation,

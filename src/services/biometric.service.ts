@@ -1,5 +1,5 @@
 import { ApiError } from '../errors.ts';
-import { DEFAULT_PARTITION, type Gallery } from '../gallery/gallery.ts';
+import { DEFAULT_PARTITION, type Gallery, type SourcedTemplate, type TemplateSource } from '../gallery/gallery.ts';
 import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } from '../http/metadata.ts';
 import type { FaceBox, PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
 import type { MadService } from '../mad/mad.service.ts';
@@ -114,6 +114,14 @@ export class BiometricService {
       if (!this.mad) throw new ApiError('bad_request', 'reference_image needs morphing-attack detection, which this server does not run');
       await this.mad.assertNotMorphOf(face, referenceImage);
     }
+    return this.enrolFace(face, metadata, 'enrol');
+  }
+
+  /**
+   * Enrols a face the pipeline has already processed (for purpose "enrol"), recording where its image
+   * came from; the multi-face, partition-limit and duplicate rules apply as on the plain endpoint.
+   */
+  enrolFace(face: PipelineResult, metadata: EnrolMetadata, source: TemplateSource): EnrolOutcome {
     const policy = this.policies.for(metadata.partition);
     this.assertSingleFace(face, policy);
     // From here to the insert nothing awaits: the duplicate check and the partition limit see the
@@ -131,7 +139,7 @@ export class BiometricService {
       template: face.template,
       modelId: face.modelId,
       quality: face.quality.score,
-      source: 'enrol',
+      source,
     });
     return {
       subjectId: metadata.subject_id,
@@ -147,9 +155,9 @@ export class BiometricService {
   async search(image: Uint8Array, metadata: SearchMetadata): Promise<SearchOutcome> {
     const face = await this.faces.process(image, 'probe');
     this.requirePartition(metadata.partition);
-    const threshold = this.policies.effectiveThreshold(metadata.partition, metadata.threshold);
+    const threshold = this.threshold(metadata.partition, metadata.threshold);
     const candidates = this.gallery
-      .search(metadata.partition, face.template, metadata.top_k)
+      .search(metadata.partition, face.template, metadata.top_k, metadata.sources)
       .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
       .filter((candidate) => candidate.score >= threshold)
       .map((candidate, index) => ({ ...candidate, rank: index + 1 }));
@@ -166,10 +174,8 @@ export class BiometricService {
 
   async verify(image: Uint8Array, metadata: VerifyMetadata): Promise<VerifyOutcome> {
     const face = await this.faces.process(image, 'probe');
-    const templates = this.requireSubject(metadata.partition, metadata.subject_id);
-    const similarity = Math.max(...templates.map((template) => dot(template, face.template)));
-    const score = this.toScore(similarity);
-    const threshold = this.policies.effectiveThreshold(metadata.partition, metadata.threshold);
+    const { score } = this.bestMatch(face.template, this.requireSubject(metadata.partition, metadata.subject_id, metadata.sources));
+    const threshold = this.threshold(metadata.partition, metadata.threshold);
     const match = score >= threshold;
     return {
       subjectId: metadata.subject_id,
@@ -230,12 +236,30 @@ export class BiometricService {
     if (partition !== DEFAULT_PARTITION && !this.gallery.hasPartition(partition)) throw new ApiError('unknown_partition', `partition ${partition} does not exist`);
   }
 
-  private requireSubject(partition: string, subjectId: string): Template[] {
+  /** The stored template most similar to a probe, with its calibrated score: the 1:1 comparison. */
+  bestMatch(probe: Template, templates: readonly SourcedTemplate[]): { score: number; source: string } {
+    let best = templates[0];
+    let bestSimilarity = -Infinity;
+    for (const stored of templates) {
+      const similarity = dot(stored.template, probe);
+      if (similarity > bestSimilarity) [best, bestSimilarity] = [stored, similarity];
+    }
+    return { score: this.toScore(bestSimilarity), source: best.source };
+  }
+
+  /** The subject's templates (of `sources`, when given); unknown_subject when it has none. */
+  requireSubject(partition: string, subjectId: string, sources?: ReadonlySet<string>): SourcedTemplate[] {
     this.requirePartition(partition);
-    const templates = this.gallery.subjectTemplates(partition, subjectId);
-    if (!templates || templates.length === 0) {
-      throw new ApiError('unknown_subject', `subject is not enrolled in partition ${partition}`);
+    const templates = this.gallery.subjectTemplates(partition, subjectId, sources);
+    if (!templates) {
+      const which = sources ? ` with templates from ${[...sources].join(', ')}` : '';
+      throw new ApiError('unknown_subject', `subject is not enrolled${which} in partition ${partition}`);
     }
     return templates;
+  }
+
+  /** The threshold a match in the partition is decided with: the request's, raised to the partition's minimum. */
+  threshold(partition: string, requested: number): number {
+    return this.policies.effectiveThreshold(partition, requested);
   }
 }

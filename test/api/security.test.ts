@@ -195,7 +195,7 @@ describe('audit log', () => {
       for (const offset of [100, Math.floor(data.length / 2), data.length - 64]) expect(all.includes(data.subarray(offset, offset + 32)), image).toBe(false);
     }
     const columns = Object.keys(events[0]).sort();
-    expect(columns).toEqual(['at', 'code', 'decision', 'key_id', 'matched_subject_id', 'operation', 'partition', 'quality', 'request_id', 'score', 'status', 'subject_id', 'threshold']);
+    expect(columns).toEqual(['at', 'claim_token_id', 'code', 'decision', 'key_id', 'matched_subject_id', 'operation', 'partition', 'quality', 'request_id', 'score', 'status', 'subject_id', 'threshold']);
   });
 
   it('refuses UPDATE and DELETE', () => {
@@ -248,7 +248,7 @@ describe('encryption at rest', () => {
     await server.close();
     const cipher = readKeyFile(join(server.dataDir, 'template.key'));
     const gallery = openGallery({ dataDir: server.dataDir, flushDelayMs: 60_000, logger: quietLogger, cipher });
-    const templates = [...(gallery.subjectTemplates('default', 'london_001') ?? []), ...(gallery.subjectTemplates('vip', 'v1') ?? [])];
+    const templates = [...(gallery.subjectTemplates('default', 'london_001') ?? []), ...(gallery.subjectTemplates('vip', 'v1') ?? [])].map((stored) => stored.template);
     gallery.close();
     expect(templates).toHaveLength(2);
 

@@ -26,7 +26,10 @@ export class Contract {
 
   /** The schema for one response, or undefined when the document does not describe that path. */
   responseSchema(path: string, status: number, mediaType: string): Schema | undefined {
-    const operations = (this.document.paths as Record<string, Record<string, Schema>>)[path];
+    const paths = this.document.paths as Record<string, Record<string, Schema>>;
+    // a templated path (/api/v1/subjects/{partition}) matches one segment per parameter
+    const template = (name: string) => new RegExp(`^${name.replace(/\{[^/}]+\}/g, '[^/]+')}$`);
+    const operations = paths[path] ?? Object.entries(paths).find(([name]) => name.includes('{') && template(name).test(path))?.[1];
     if (!operations) return undefined;
     // 405 answers are documented under the methods the path has, not the one that was refused.
     for (const operation of Object.values(operations)) {

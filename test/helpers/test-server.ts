@@ -38,12 +38,12 @@ export interface BiometricRequest {
   referenceImage?: Buffer;
 }
 
-export async function postMultipart(baseUrl: string, path: string, request: BiometricRequest): Promise<Response> {
+export async function postMultipart(baseUrl: string, path: string, request: BiometricRequest, headers: Record<string, string> = {}): Promise<Response> {
   const form = new FormData();
   if (request.image) form.append('image', new Blob([new Uint8Array(request.image)], { type: request.imageType ?? 'image/jpeg' }), request.imageName ?? 'image.jpg');
   if (request.referenceImage) form.append('reference_image', new Blob([new Uint8Array(request.referenceImage)], { type: 'image/jpeg' }), 'reference.jpg');
   if (request.metadata !== undefined) form.append('metadata', typeof request.metadata === 'string' ? request.metadata : JSON.stringify(request.metadata));
-  return fetch(`${baseUrl}${path}`, { method: 'POST', body: form });
+  return fetch(`${baseUrl}${path}`, { method: 'POST', body: form, headers });
 }
 
 export async function postJson(baseUrl: string, path: string, body: unknown): Promise<Response> {
