@@ -72,7 +72,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
   const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
-  const metrics = new Metrics(gallery);
+  const metrics = new Metrics(gallery, { pipeline: faces, cropper: documents });
   const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
   const service = new BiometricService(gallery, metrics.meter(faces), createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits);
   const app = createApp({
