@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ChildServer, scratchDataDir, startChildServer } from '../test/helpers/child-server.ts';
+import { type ChildServer, scratchDataDir, startChildServer, startScriptEnv } from '../test/helpers/child-server.ts';
 import { postJson, postMultipart } from '../test/helpers/test-server.ts';
 import { ENROLLABLE_FACES } from '../test/reliability/support.ts';
 import sharp from 'sharp';
@@ -56,13 +56,24 @@ const MIXES: Record<string, readonly Kind[]> = {
 };
 const MIX = MIXES[args.mix!];
 if (!MIX) throw new Error(`--mix must be one of ${Object.keys(MIXES).join(', ')}`);
-const serverEnv = Object.fromEntries(
+const extraEnv: Record<string, string> = Object.fromEntries(
   args.env!.map((pair) => {
     const at = pair.indexOf('=');
     if (at < 1) throw new Error(`--env takes NAME=VALUE, got ${pair}`);
     return [pair.slice(0, at), pair.slice(at + 1)];
   }),
 );
+/**
+ * jemalloc prints its totals (allocated, active, resident, retained) after every JEMALLOC_STATS_EVERY
+ * bytes of allocation and at exit; added to whatever MALLOC_CONF `npm start` or `--env` sets. Ignored
+ * on glibc.
+ */
+const JEMALLOC_STATS_EVERY = 2 ** 30;
+const JEMALLOC_STATS = `stats_print:true,stats_interval:${JEMALLOC_STATS_EVERY},stats_interval_opts:gmdablxe`;
+const serverEnv = {
+  ...extraEnv,
+  MALLOC_CONF: [extraEnv.MALLOC_CONF ?? startScriptEnv().MALLOC_CONF, JEMALLOC_STATS].filter(Boolean).join(','),
+};
 
 const mebibytes = (bytes: number) => round(bytes / 2 ** 20, 1);
 
@@ -140,12 +151,14 @@ function galleryDataBytes(dataDir: string, subjects: number): number {
 }
 
 /**
- * jemalloc's totals from the statistics it prints when the process exits (run with
- * `--env MALLOC_CONF=stats_print:true`): allocated (live blocks), active (their pages), resident,
- * mapped and retained (virtual memory kept for reuse, not resident), in MiB; none on glibc.
+ * jemalloc's latest totals in the server's output (see JEMALLOC_STATS): allocated (live blocks), active
+ * (their pages), metadata, resident, mapped and retained (virtual memory kept for reuse, not resident),
+ * in MiB; null on glibc.
  */
 function jemallocTotals(output: string) {
-  const totals = /^Allocated: (\d+), active: (\d+), metadata: (\d+).*?, resident: (\d+), mapped: (\d+), retained: (\d+)/m.exec(output);
+  const at = output.lastIndexOf('\nAllocated: ');
+  if (at < 0) return null;
+  const totals = /^Allocated: (\d+), active: (\d+), metadata: (\d+).*?, resident: (\d+), mapped: (\d+), retained: (\d+)/m.exec(output.slice(at + 1));
   if (!totals) return null;
   const [allocated, active, metadata, resident, mapped, retained] = totals.slice(1).map((bytes) => mebibytes(Number(bytes)));
   return { allocated, active, metadata, resident, mapped, retained };
@@ -345,6 +358,7 @@ try {
     const window = {
       ...sample,
       gallery_data_mib: galleryData,
+      jemalloc_mib: jemallocTotals(server.output()),
       rss_less_gallery_data_mib: sample.rss_median_mib === null ? null : round(sample.rss_median_mib - galleryData, 1),
       p50_ms: stats ? round(stats.percentiles.p50, 1) : null,
       p95_ms: stats ? round(stats.percentiles.p95, 1) : null,
@@ -354,7 +368,7 @@ try {
     windows.push(window);
     console.log(
       `${window.minute.toFixed(1).padStart(5)} min  rss median ${sample.rss_median_mib} (${sample.rss_window_min_mib}–${sample.rss_window_max_mib}), now ${sample.rss_mib} MiB (heap ${sample.glibc_main_heap_mib}, ${sample.glibc_thread_arenas} arenas ${sample.glibc_thread_arenas_mib}, other anon ${sample.other_anonymous_mib}, file ${sample.file_mib})` +
-        `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  workers V8 ${Object.entries(sample.workers).map(([name, w]) => `${name} ${w.heap_used_mib}/${w.heap_total_mib} ext ${w.external_mib}`).join(', ')}  gallery data ${galleryData}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms`,
+        `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  workers V8 ${Object.entries(sample.workers).map(([name, w]) => `${name} ${w.heap_used_mib}/${w.heap_total_mib} ext ${w.external_mib}`).join(', ')}  gallery data ${galleryData}  jemalloc ${window.jemalloc_mib ? `alloc ${window.jemalloc_mib.allocated} res ${window.jemalloc_mib.resident}` : '-'}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms`,
     );
     windowStart = now;
   };
