@@ -136,6 +136,17 @@ async function heapSample(url: string) {
   return { main_v8_heap_used_mib: mebibytes(value('heap_size_used_bytes')), main_external_mib: mebibytes(value('external_memory_bytes')), workers };
 }
 
+/**
+ * The pipeline's own time so far (stage "total", every purpose), from /metrics: the difference between
+ * two readings is the time the workers spent per image in between, without the queue and the network.
+ */
+async function pipelineTotals(url: string): Promise<{ seconds: number; images: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (kind: 'sum' | 'count') =>
+    [...text.matchAll(new RegExp(`^faceserver_pipeline_stage_duration_seconds_${kind}\\{stage="total",[^}]*\\} (\\S+)$`, 'gm'))].reduce((total, m) => total + Number(m[1]), 0);
+  return { seconds: sum('sum'), images: sum('count') };
+}
+
 /** Bytes of one enrolled template in its partition's FAISS index: 512 float32s. */
 const FAISS_BYTES_PER_TEMPLATE = 512 * 4;
 /** better-sqlite3's page cache per connection (SQLITE_DEFAULT_CACHE_SIZE=-16000): the most of gallery.sqlite it holds. */
@@ -340,6 +351,7 @@ try {
   const rssReadings: Array<{ at: number; mib: number }> = [];
   const rssSampler = setInterval(() => rssReadings.push({ at: performance.now(), mib: processSample(server.pid).rss_mib }), RSS_EVERY_MS);
   let windowStart = started;
+  let pipelineBefore = await pipelineTotals(server.url);
   let nextDue = started;
   let n = 0;
   const closeWindow = async (now: number) => {
@@ -353,6 +365,12 @@ try {
       rss_median_mib: rssSpread ? round(rssSpread.percentiles.p50, 1) : null,
       rss_window_min_mib: rssSpread?.min ?? null,
       rss_window_max_mib: rssSpread?.max ?? null, minute: round((now - started) / 60_000, 2), requests: inWindow.length, errors, ...processSample(server.pid), ...(await heapSample(server.url)) };
+    const pipelineNow = await pipelineTotals(server.url);
+    const images = pipelineNow.images - pipelineBefore.images;
+    // server-side time per image: if it rises with the load average while the queue stays short, the
+    // client's latency drift is the machine's contention, not the server slowing down
+    const pipelineMeanMs = images > 0 ? round(((pipelineNow.seconds - pipelineBefore.seconds) / images) * 1000, 1) : null;
+    pipelineBefore = pipelineNow;
     const subjects = Object.values(ledger.expected()).reduce((sum, count) => sum + count, 0);
     const galleryData = mebibytes(galleryDataBytes(scratch.dataDir, subjects));
     const window = {
@@ -360,6 +378,7 @@ try {
       gallery_data_mib: galleryData,
       jemalloc_mib: jemallocTotals(server.output()),
       rss_less_gallery_data_mib: sample.rss_median_mib === null ? null : round(sample.rss_median_mib - galleryData, 1),
+      pipeline_mean_ms: pipelineMeanMs,
       p50_ms: stats ? round(stats.percentiles.p50, 1) : null,
       p95_ms: stats ? round(stats.percentiles.p95, 1) : null,
       p99_ms: stats ? round(stats.percentiles.p99, 1) : null,
@@ -368,7 +387,7 @@ try {
     windows.push(window);
     console.log(
       `${window.minute.toFixed(1).padStart(5)} min  rss median ${sample.rss_median_mib} (${sample.rss_window_min_mib}–${sample.rss_window_max_mib}), now ${sample.rss_mib} MiB (heap ${sample.glibc_main_heap_mib}, ${sample.glibc_thread_arenas} arenas ${sample.glibc_thread_arenas_mib}, other anon ${sample.other_anonymous_mib}, file ${sample.file_mib})` +
-        `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  workers V8 ${Object.entries(sample.workers).map(([name, w]) => `${name} ${w.heap_used_mib}/${w.heap_total_mib} ext ${w.external_mib}`).join(', ')}  gallery data ${galleryData}  jemalloc ${window.jemalloc_mib ? `alloc ${window.jemalloc_mib.allocated} res ${window.jemalloc_mib.resident}` : '-'}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms`,
+        `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  workers V8 ${Object.entries(sample.workers).map(([name, w]) => `${name} ${w.heap_used_mib}/${w.heap_total_mib} ext ${w.external_mib}`).join(', ')}  gallery data ${galleryData}  jemalloc ${window.jemalloc_mib ? `alloc ${window.jemalloc_mib.allocated} res ${window.jemalloc_mib.resident}` : '-'}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms, pipeline ${pipelineMeanMs} ms/image, load ${sample.load_average_1m}`,
     );
     windowStart = now;
   };
