@@ -5,15 +5,17 @@
 // it sits: glibc's main heap, other anonymous memory, mapped files), threads, open descriptors and the
 // latency percentiles of the window; at the end every acknowledged enrol and delete is checked against
 // /api/v1/stats, before and after a restart of the server on the same data.
-//   npm run bench:soak [-- --minutes 30 --fraction 0.5 | --rate R] [--mix mixed|read|write] [--window 60]
+//   npm run bench:soak [-- --minutes 30 --fraction 0.5 | --rate R] [--mix mixed|read|write|steady] [--window 60]
 //                      [--warm-up 5] [--peak-seconds 60] [--results soak] [--env NAME=VALUE ...]
-// `--mix read` holds the gallery fixed (verify and search only), `--mix write` only enrols and deletes:
+// `--mix read` holds the gallery fixed (verify and search only), `--mix write` only enrols and deletes,
+// `--mix steady` is the mixed load with as many deletes as enrols (the gallery stays at its seeded size):
 // the diagnosis runs that separate the pipeline from the gallery. `--env` adds to the server's
 // environment (e.g. `--env LD_PRELOAD=` runs it on glibc's allocator, to compare).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type ChildServer, scratchDataDir, startChildServer } from '../test/helpers/child-server.ts';
+import { type ChildServer, scratchDataDir, startChildServer, startScriptEnv } from '../test/helpers/child-server.ts';
 import { postJson, postMultipart } from '../test/helpers/test-server.ts';
 import { ENROLLABLE_FACES } from '../test/reliability/support.ts';
 import sharp from 'sharp';
@@ -49,16 +51,29 @@ const MIXES: Record<string, readonly Kind[]> = {
   mixed: ['verify', 'search', 'verify', 'search', 'enrol', 'verify', 'search', 'verify', 'search', 'verify', 'delete', 'verify', 'search', 'verify', 'search', 'enrol', 'verify', 'search', 'verify', 'verify'],
   read: ['verify', 'search', 'verify', 'search', 'verify', 'verify', 'search', 'verify', 'search', 'verify', 'verify', 'search', 'verify', 'search', 'verify', 'verify', 'search', 'verify', 'verify', 'search'],
   write: ['enrol', 'enrol', 'delete'],
+  // the mixed load with as many deletes as enrols: writes go on, the gallery stays the size it was seeded
+  steady: ['verify', 'search', 'verify', 'search', 'enrol', 'verify', 'search', 'verify', 'search', 'verify', 'delete', 'verify', 'search', 'verify', 'search', 'enrol', 'verify', 'search', 'verify', 'delete'],
 };
 const MIX = MIXES[args.mix!];
 if (!MIX) throw new Error(`--mix must be one of ${Object.keys(MIXES).join(', ')}`);
-const serverEnv = Object.fromEntries(
+const extraEnv: Record<string, string> = Object.fromEntries(
   args.env!.map((pair) => {
     const at = pair.indexOf('=');
     if (at < 1) throw new Error(`--env takes NAME=VALUE, got ${pair}`);
     return [pair.slice(0, at), pair.slice(at + 1)];
   }),
 );
+/**
+ * jemalloc prints its totals (allocated, active, resident, retained) after every JEMALLOC_STATS_EVERY
+ * bytes of allocation and at exit; added to whatever MALLOC_CONF `npm start` or `--env` sets. Ignored
+ * on glibc.
+ */
+const JEMALLOC_STATS_EVERY = 2 ** 30;
+const JEMALLOC_STATS = `stats_print:true,stats_interval:${JEMALLOC_STATS_EVERY},stats_interval_opts:gmdablxe`;
+const serverEnv = {
+  ...extraEnv,
+  MALLOC_CONF: [extraEnv.MALLOC_CONF ?? startScriptEnv().MALLOC_CONF, JEMALLOC_STATS].filter(Boolean).join(','),
+};
 
 const mebibytes = (bytes: number) => round(bytes / 2 ** 20, 1);
 
@@ -100,18 +115,64 @@ function processSample(pid: number) {
     glibc_thread_arenas_mib: mebibytes(threadArenas),
     other_anonymous_mib: mebibytes(otherAnonymous),
     threads: Number(/Threads:\s+(\d+)/.exec(status)![1]),
+    // the machine is shared: other work on it shows in latency, and in RSS through the collectors' timing
+    load_average_1m: round(loadavg()[0], 2),
     open_fds: readdirSync(`/proc/${pid}/fd`).length,
   };
 }
 
 /**
- * The main thread's V8 heap and external memory, from /metrics. The pipeline workers are threads of the
- * same process: their memory is in the process figures and cannot be told apart per thread.
+ * JavaScript memory from /metrics: the main thread's V8 heap and external memory, and each worker
+ * thread's own (as of its last job). Native memory (ONNX Runtime, libvips, SQLite, FAISS) is only in the
+ * process figures: the workers are threads of the same process.
  */
 async function heapSample(url: string) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^faceserver_nodejs_${name} (\\S+)$`, 'm').exec(text)?.[1]);
-  return { main_v8_heap_used_mib: mebibytes(value('heap_size_used_bytes')), main_external_mib: mebibytes(value('external_memory_bytes')) };
+  const workers: Record<string, Record<string, number>> = {};
+  for (const [, pool, worker, kind, bytes] of text.matchAll(/^faceserver_worker_memory_bytes\{pool="([^"]+)",worker="(\d+)",kind="(\w+)"\} (\S+)$/gm)) {
+    (workers[`${pool}-${worker}`] ??= {})[`${kind}_mib`] = mebibytes(Number(bytes));
+  }
+  return { main_v8_heap_used_mib: mebibytes(value('heap_size_used_bytes')), main_external_mib: mebibytes(value('external_memory_bytes')), workers };
+}
+
+/**
+ * The pipeline's own time so far (stage "total", every purpose), from /metrics: the difference between
+ * two readings is the time the workers spent per image in between, without the queue and the network.
+ */
+async function pipelineTotals(url: string): Promise<{ seconds: number; images: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (kind: 'sum' | 'count') =>
+    [...text.matchAll(new RegExp(`^faceserver_pipeline_stage_duration_seconds_${kind}\\{stage="total",[^}]*\\} (\\S+)$`, 'gm'))].reduce((total, m) => total + Number(m[1]), 0);
+  return { seconds: sum('sum'), images: sum('count') };
+}
+
+/** Bytes of one enrolled template in its partition's FAISS index: 512 float32s. */
+const FAISS_BYTES_PER_TEMPLATE = 512 * 4;
+/** better-sqlite3's page cache per connection (SQLITE_DEFAULT_CACHE_SIZE=-16000): the most of gallery.sqlite it holds. */
+const SQLITE_PAGE_CACHE_BYTES = 16000 * 1024;
+
+/**
+ * What the gallery's data can legitimately hold in memory: every template's FAISS vector, and the
+ * gallery's SQLite file up to its page cache's size. RSS minus this is what the server holds beyond its data.
+ */
+function galleryDataBytes(dataDir: string, subjects: number): number {
+  const sqlite = statSync(join(dataDir, 'gallery.sqlite')).size;
+  return subjects * FAISS_BYTES_PER_TEMPLATE + Math.min(sqlite, SQLITE_PAGE_CACHE_BYTES);
+}
+
+/**
+ * jemalloc's latest totals in the server's output (see JEMALLOC_STATS): allocated (live blocks), active
+ * (their pages), metadata, resident, mapped and retained (virtual memory kept for reuse, not resident),
+ * in MiB; null on glibc.
+ */
+function jemallocTotals(output: string) {
+  const at = output.lastIndexOf('\nAllocated: ');
+  if (at < 0) return null;
+  const totals = /^Allocated: (\d+), active: (\d+), metadata: (\d+).*?, resident: (\d+), mapped: (\d+), retained: (\d+)/m.exec(output.slice(at + 1));
+  if (!totals) return null;
+  const [allocated, active, metadata, resident, mapped, retained] = totals.slice(1).map((bytes) => mebibytes(Number(bytes)));
+  return { allocated, active, metadata, resident, mapped, retained };
 }
 
 /** Subjects per partition the server must hold: seeded and acknowledged enrolments minus acknowledged deletes. */
@@ -237,6 +298,20 @@ async function largeImages(url: string, pid: number, megapixels: number, rounds:
   };
 }
 
+/** First, last, extremes, largest deviation from the first (%) and slope of (minute, MiB) points. */
+function flatness(points: ReadonlyArray<[number, number]>) {
+  const values = points.map(([, y]) => y);
+  const reference = values[0];
+  return {
+    after_warm_up: reference,
+    at_end: values.at(-1),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    max_deviation_pct: round((Math.max(...values.map((v) => Math.abs(v - reference))) / reference) * 100, 1),
+    slope_mib_per_minute: round(slope(points), 2),
+  };
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: ReadonlyArray<[number, number]>): number {
   const mx = points.reduce((s, [x]) => s + x, 0) / points.length;
@@ -276,6 +351,7 @@ try {
   const rssReadings: Array<{ at: number; mib: number }> = [];
   const rssSampler = setInterval(() => rssReadings.push({ at: performance.now(), mib: processSample(server.pid).rss_mib }), RSS_EVERY_MS);
   let windowStart = started;
+  let pipelineBefore = await pipelineTotals(server.url);
   let nextDue = started;
   let n = 0;
   const closeWindow = async (now: number) => {
@@ -289,8 +365,20 @@ try {
       rss_median_mib: rssSpread ? round(rssSpread.percentiles.p50, 1) : null,
       rss_window_min_mib: rssSpread?.min ?? null,
       rss_window_max_mib: rssSpread?.max ?? null, minute: round((now - started) / 60_000, 2), requests: inWindow.length, errors, ...processSample(server.pid), ...(await heapSample(server.url)) };
+    const pipelineNow = await pipelineTotals(server.url);
+    const images = pipelineNow.images - pipelineBefore.images;
+    // server-side time per image: if it rises with the load average while the queue stays short, the
+    // client's latency drift is the machine's contention, not the server slowing down
+    const pipelineMeanMs = images > 0 ? round(((pipelineNow.seconds - pipelineBefore.seconds) / images) * 1000, 1) : null;
+    pipelineBefore = pipelineNow;
+    const subjects = Object.values(ledger.expected()).reduce((sum, count) => sum + count, 0);
+    const galleryData = mebibytes(galleryDataBytes(scratch.dataDir, subjects));
     const window = {
       ...sample,
+      gallery_data_mib: galleryData,
+      jemalloc_mib: jemallocTotals(server.output()),
+      rss_less_gallery_data_mib: sample.rss_median_mib === null ? null : round(sample.rss_median_mib - galleryData, 1),
+      pipeline_mean_ms: pipelineMeanMs,
       p50_ms: stats ? round(stats.percentiles.p50, 1) : null,
       p95_ms: stats ? round(stats.percentiles.p95, 1) : null,
       p99_ms: stats ? round(stats.percentiles.p99, 1) : null,
@@ -299,7 +387,7 @@ try {
     windows.push(window);
     console.log(
       `${window.minute.toFixed(1).padStart(5)} min  rss median ${sample.rss_median_mib} (${sample.rss_window_min_mib}–${sample.rss_window_max_mib}), now ${sample.rss_mib} MiB (heap ${sample.glibc_main_heap_mib}, ${sample.glibc_thread_arenas} arenas ${sample.glibc_thread_arenas_mib}, other anon ${sample.other_anonymous_mib}, file ${sample.file_mib})` +
-        `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms`,
+        `  main V8 ${sample.main_v8_heap_used_mib} ext ${sample.main_external_mib}  workers V8 ${Object.entries(sample.workers).map(([name, w]) => `${name} ${w.heap_used_mib}/${w.heap_total_mib} ext ${w.external_mib}`).join(', ')}  gallery data ${galleryData}  jemalloc ${window.jemalloc_mib ? `alloc ${window.jemalloc_mib.allocated} res ${window.jemalloc_mib.resident}` : '-'}  threads ${sample.threads} fds ${sample.open_fds}  ${inWindow.length} req, ${errors} err, p50/p95/p99 ${window.p50_ms}/${window.p95_ms}/${window.p99_ms} ms, pipeline ${pipelineMeanMs} ms/image, load ${sample.load_average_1m}`,
     );
     windowStart = now;
   };
@@ -321,7 +409,9 @@ try {
   await closeWindow(performance.now());
   clearInterval(rssSampler);
 
-  const large = await largeImages(server.url, server.pid, Number(args['large-megapixels']), Number(args['large-rounds']));
+  // `--large-rounds 0` skips the bursts (diagnosis runs that read jemalloc's statistics at exit)
+  const largeRounds = Number(args['large-rounds']);
+  const large = largeRounds > 0 ? await largeImages(server.url, server.pid, Number(args['large-megapixels']), largeRounds) : null;
   console.log('large images', JSON.stringify(large));
 
   // What SQLite holds by now: its page caches (16 MiB per connection by default) fill as the files grow.
@@ -335,6 +425,7 @@ try {
   const expected = ledger.expected();
   const beforeRestart = await statsOf(server.url);
   await server.stop();
+  const jemallocAtExit = jemallocTotals(server.output());
   server = await startChildServer({ dataDir: scratch.dataDir, env: serverEnv });
   const afterRestart = await statsOf(server.url);
   const matches = (actual: Record<string, number>) => PARTITIONS.every((p) => actual[p] === expected[p]);
@@ -360,6 +451,7 @@ try {
       max_after_warm_up: Math.max(...rssAfterWarmUp),
       max_deviation_pct: round((Math.max(...rssAfterWarmUp.map((r) => Math.abs(r - reference))) / reference) * 100, 1),
       slope_mib_per_minute: round(slope(settled.map((w) => [w.minute as number, w.rss_median_mib as number])), 2),
+      less_gallery_data: flatness(settled.map((w) => [w.minute as number, w.rss_less_gallery_data_mib as number])),
       single_readings_after_warm_up: { min: Math.min(...settled.map((w) => w.rss_window_min_mib as number)), max: Math.max(...settled.map((w) => w.rss_window_max_mib as number)) },
     },
     p99_ms: {
@@ -380,6 +472,7 @@ try {
     latency_ms: { p50: round(all.percentiles.p50, 1), p95: round(all.percentiles.p95, 1), p99: round(all.percentiles.p99, 1) },
     ...summary,
     data_files_mib: dataFiles,
+    jemalloc_at_exit_mib: jemallocAtExit,
     large_images: large,
     goal_met: {
       rss_flat_within_5_pct: summary.rss_mib.max_deviation_pct <= 5,

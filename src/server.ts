@@ -96,7 +96,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
   const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
-  const metrics = new Metrics(gallery);
+  const metrics = new Metrics(gallery, { pipeline: faces, cropper: documents, photo: photoPool });
   const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
   const metered = metrics.meter(faces);
   // S-MAD runs in the workers; D-MAD needs only two templates, so it runs here (and can serve any step that has both)

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { PipelineConfig } from '../pipeline/config.ts';
-import { WorkerPool } from '../workers/worker-pool.ts';
+import { type WorkerMemory, WorkerPool } from '../workers/worker-pool.ts';
 import type { DocumentsConfig } from './config.ts';
 import type { CroppedDocument } from './document-cropper.ts';
 import type { CropperWorkerData } from './worker/protocol.ts';
@@ -31,6 +31,11 @@ export class CropperPool {
       lostJobMessage: 'the document could not be processed',
     });
     return new CropperPool(pool);
+  }
+
+  /** each worker's JavaScript memory, for metrics */
+  memory(): WorkerMemory[] {
+    return this.pool.memory();
   }
 
   /** The 503 crop() would give now; asked before a large body is read. */

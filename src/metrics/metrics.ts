@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ApiError } from '../errors.ts';
 import type { Gallery } from '../gallery/gallery.ts';
 import type { PipelinePurpose, PipelineResult } from '../pipeline/types.ts';
+import type { WorkerMemory } from '../workers/worker-pool.ts';
 import type { FaceProcessor } from '../services/biometric.service.ts';
 import type { ComplianceVerdict, PhotoMeasurer } from '../compliance/compliance.service.ts';
 import type { ClaimEvent } from '../claims/claims.service.ts';
@@ -12,6 +13,13 @@ import type { ClaimEvent } from '../claims/claims.service.ts';
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export const METRICS_PATH = '/metrics';
+
+/** A pool of worker threads whose memory the metrics report, by pool name. */
+export interface WorkerMemorySource {
+  memory(): WorkerMemory[];
+}
+
+const WORKER_MEMORY_KINDS = { heap_used: 'heapUsed', heap_total: 'heapTotal', external: 'external', array_buffers: 'arrayBuffers' } as const;
 
 /** a sample's partition label; partition names are [A-Za-z0-9_-], so no escapes to undo */
 const PARTITION_LABEL = /^[^#].*[{,]partition="([^"]*)"/;
@@ -93,8 +101,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(gallery: Gallery) {
+  constructor(gallery: Gallery, workerPools: Record<string, WorkerMemorySource> = {}) {
     collectDefaultMetrics({ register: this.registry, prefix: 'faceserver_' });
+    // The default metrics are the main thread's; each worker thread has a V8 heap of its own.
+    new Gauge({
+      name: 'faceserver_worker_memory_bytes',
+      help: "each worker thread's V8 heap (used, total), external and ArrayBuffer memory, as of its last job; its native memory is in the process's resident set",
+      labelNames: ['pool', 'worker', 'kind'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [pool, source] of Object.entries(workerPools)) {
+          source.memory().forEach((memory, worker) => {
+            for (const [kind, field] of Object.entries(WORKER_MEMORY_KINDS)) this.set({ pool, worker: String(worker), kind }, memory[field]);
+          });
+        }
+      },
+    });
     // Read from SQLite on each scrape: always current, and nothing to keep in step on writes.
     new Gauge({
       name: 'faceserver_gallery_subjects',

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { PipelineConfig } from '../pipeline/config.ts';
-import { WorkerPool } from '../workers/worker-pool.ts';
+import { WorkerPool, type WorkerMemory } from '../workers/worker-pool.ts';
 import type { PhotoConfig } from './config.ts';
 import type { ExamineResult, GenerateFields, GenerateResult, PhotoJobFields, PhotoJobResult, PhotoReady, PhotoWorkerData, SegmentResult } from './worker/protocol.ts';
 
@@ -18,6 +18,11 @@ export interface PhotoPoolOptions {
  */
 export class PhotoPool {
   private constructor(private readonly pool: WorkerPool<PhotoJobFields, PhotoJobResult, PhotoReady>) {}
+
+  /** each worker's JavaScript memory, for metrics */
+  memory(): WorkerMemory[] {
+    return this.pool.memory();
+  }
 
   static async start({ modelsDir, pipeline, photo, logger }: PhotoPoolOptions): Promise<PhotoPool> {
     const workerData: PhotoWorkerData = { modelsDir, pipeline };

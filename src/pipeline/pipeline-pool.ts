@@ -1,6 +1,6 @@
 import type { PhotoMeasurements } from '../compliance/measures/index.ts';
 import type { Logger } from '../logger.ts';
-import { WorkerPool } from '../workers/worker-pool.ts';
+import { type WorkerMemory, WorkerPool } from '../workers/worker-pool.ts';
 import type { PipelineConfig } from './config.ts';
 import type { MorphCheck, PipelineHealth } from './face-pipeline.ts';
 import type { PipelinePurpose, PipelineResult, StageState } from './types.ts';
@@ -51,6 +51,11 @@ export class PipelinePool {
   /** jobs running and waiting, for metrics */
   load(): { running: number; queued: number; workers: number } {
     return this.pool.load();
+  }
+
+  /** each worker's JavaScript memory, for metrics */
+  memory(): WorkerMemory[] {
+    return this.pool.memory();
   }
 
   /** Throws the 503 that process() would give now; the HTTP layer asks before it reads an upload. */

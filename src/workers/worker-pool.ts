@@ -9,12 +9,29 @@ export interface SerializedError {
   details: Record<string, string | number | boolean>;
 }
 
+/**
+ * A worker's own JavaScript memory (its V8 isolate), in bytes. A worker is a thread of the server, so
+ * only it can read these; its native memory (ONNX Runtime, libvips) is in the process's resident set.
+ */
+export interface WorkerMemory {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** Called inside a worker: its isolate's figures, sent with every job's outcome. */
+export function ownMemory(): WorkerMemory {
+  const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, heapTotal, external, arrayBuffers };
+}
+
 /** What every pool worker says: ready (with what it loaded), failed to load, or a job's outcome. */
 export type PoolMessage<Ready extends object, Result> =
   | ({ type: 'ready' } & Ready)
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; result: Result }
-  | { type: 'error'; id: number; error: SerializedError };
+  | { type: 'result'; id: number; result: Result; memory: WorkerMemory }
+  | { type: 'error'; id: number; error: SerializedError; memory: WorkerMemory };
 
 /** A job's message to a worker: its own fields, an id, and the image whose buffer is handed over. */
 export type PoolRequest<Fields extends object> = Fields & { id: number; image: Uint8Array };
@@ -40,6 +57,8 @@ interface Job<Fields extends object, Result> {
 interface Slot<Fields extends object, Result> {
   worker: Worker;
   job?: Job<Fields, Result>;
+  /** as of the worker's last finished job */
+  memory?: WorkerMemory;
 }
 
 /**
@@ -83,6 +102,11 @@ export class WorkerPool<Fields extends object, Result, Ready extends object = ob
   load(): { running: number; queued: number; workers: number } {
     const running = [...this.slots].filter((slot) => slot.job).length;
     return { running, queued: this.queue.length, workers: this.slots.size };
+  }
+
+  /** Each live worker's memory as of its last finished job (none before its first). */
+  memory(): WorkerMemory[] {
+    return [...this.slots].flatMap((slot) => (slot.memory ? [slot.memory] : []));
   }
 
   /**
@@ -136,6 +160,7 @@ export class WorkerPool<Fields extends object, Result, Ready extends object = ob
     const job = slot.job;
     if (!job || (message.type !== 'result' && message.type !== 'error') || message.id !== job.request.id) return;
     slot.job = undefined;
+    slot.memory = message.memory;
     if (message.type === 'result') job.resolve(message.result);
     else job.reject(new ApiError(message.error.code, message.error.message, message.error.details));
     this.dispatchNext(slot);

@@ -240,6 +240,10 @@ describe('metrics', () => {
     expect(value(/^faceserver_gallery_subjects\{partition="vip"\} (\d+)$/m)).toBe(1);
     expect(value(/^faceserver_gallery_templates\{partition="default"\} (\d+)$/m)).toBe(1);
     expect(text).toMatch(/^faceserver_nodejs_eventloop_lag_seconds \d/m);
+    // each pipeline worker that has run a job reports its own V8 heap, apart from the main thread's
+    const workerHeap = value(/^faceserver_worker_memory_bytes\{pool="pipeline",worker="0",kind="heap_used"\} (\d+)$/m);
+    expect(workerHeap).toBeGreaterThan(1e6);
+    expect(value(/^faceserver_worker_memory_bytes\{pool="pipeline",worker="0",kind="heap_total"\} (\d+)$/m)).toBeGreaterThanOrEqual(workerHeap);
   });
 });
 

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiError } from '../../errors.ts';
-import type { SerializedError } from '../../workers/worker-pool.ts';
+import { ownMemory, type SerializedError } from '../../workers/worker-pool.ts';
 import { DocumentCropper } from '../document-cropper.ts';
 import type { CropperMessage, CropperWorkerData, CropRequest } from './protocol.ts';
 
@@ -17,9 +17,9 @@ try {
   const cropper = await DocumentCropper.create(modelsDir, pipeline, options);
   port.on('message', async ({ id, image }: CropRequest) => {
     try {
-      post({ type: 'result', id, result: await cropper.crop(image) });
+      post({ type: 'result', id, result: await cropper.crop(image), memory: ownMemory() });
     } catch (error) {
-      post({ type: 'error', id, error: serialize(error) });
+      post({ type: 'error', id, error: serialize(error), memory: ownMemory() });
     }
   });
   post({ type: 'ready' });

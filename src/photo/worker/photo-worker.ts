@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { ApiError } from '../../errors.ts';
 import { FacePipeline } from '../../pipeline/face-pipeline.ts';
-import type { SerializedError } from '../../workers/worker-pool.ts';
+import { ownMemory, type SerializedError } from '../../workers/worker-pool.ts';
 import { resizedFrame } from '../frame.ts';
 import { faceColumns, IdPhotoMaker } from '../id-photo-maker.ts';
 import { encodeWithinBand } from '../jpeg-output.ts';
@@ -89,9 +89,9 @@ try {
   const maker = new IdPhotoMaker(pipeline, config.maxImagePixels, segmenter);
   port.on('message', async (request: PhotoJobRequest) => {
     try {
-      post({ type: 'result', id: request.id, result: await run(maker, request) });
+      post({ type: 'result', id: request.id, result: await run(maker, request), memory: ownMemory() });
     } catch (error) {
-      post({ type: 'error', id: request.id, error: serialize(error) });
+      post({ type: 'error', id: request.id, error: serialize(error), memory: ownMemory() });
     }
   });
   post({ type: 'ready', segments: maker.segments, ...(segmentationError ? { segmentationError } : {}) });

@@ -3,14 +3,26 @@ import ort from 'onnxruntime-node';
 export type InferenceSession = ort.InferenceSession;
 
 /** Session options every model gets; `intraOpThreads` comes from config `pipeline.intraOpThreads`. */
-export async function openSession(path: string, intraOpThreads: number): Promise<InferenceSession> {
-  return ort.InferenceSession.create(path, {
+export function sessionOptions(intraOpThreads: number): ort.InferenceSession.SessionOptions {
+  return {
     intraOpNumThreads: intraOpThreads,
     // one model runs at a time per worker, so parallel operator scheduling would only add threads
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  });
+    // Every session (each model in each worker) would keep an arena of its own that grows to its
+    // largest run, rounded up to the next power of two, and never gives memory back: ~90 MiB with
+    // the default models and 2 workers (jemalloc's allocated bytes in bench:soak). Without it each
+    // tensor comes from the process allocator, jemalloc, which reuses and returns freed pages.
+    enableCpuMemArena: false,
+    // off with the arena, as measured: otherwise each run takes one block the size of all its
+    // intermediate tensors at once, planned per input shape
+    enableMemPattern: false,
+  };
+}
+
+export async function openSession(path: string, intraOpThreads: number): Promise<InferenceSession> {
+  return ort.InferenceSession.create(path, sessionOptions(intraOpThreads));
 }
 
 /**

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { measurePhoto } from '../../compliance/measures/index.ts';
 import { ApiError } from '../../errors.ts';
 import { FacePipeline } from '../face-pipeline.ts';
+import { ownMemory } from '../../workers/worker-pool.ts';
 import type { JobRequest, JobResult, SerializedError, WorkerData, WorkerMessage } from './protocol.ts';
 
 const port = parentPort!;
@@ -28,9 +29,9 @@ try {
         }
       };
       const result = await run();
-      post({ type: 'result', id: request.id, result });
+      post({ type: 'result', id: request.id, result, memory: ownMemory() });
     } catch (error) {
-      post({ type: 'error', id: request.id, error: serialize(error) });
+      post({ type: 'error', id: request.id, error: serialize(error), memory: ownMemory() });
     }
   });
   post({ type: 'ready', modelId: pipeline.modelId, health: pipeline.health(), stages: pipeline.stages() });
