@@ -2,7 +2,7 @@
 // npm run -s cli -- export --partition P > file                           (server stopped: opens DATA_DIR)
 // npm run -s cli -- import <file> [--partition P]                         (server stopped: opens DATA_DIR)
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -77,6 +77,8 @@ async function enrolDir(config: Config, args: string[]): Promise<void> {
 function openDataDir(config: Config, what: string) {
   // The server keeps indexes in memory and saves them over the files: a second writer would be lost.
   assertNoServerRunning(config.dataDir, what);
+  // an import may be the first thing a new data directory sees: it gets its template key as a server's would
+  mkdirSync(config.dataDir, { recursive: true });
   const cipher = loadTemplateCipher(config.encryption, config.dataDir, stderrLogger);
   return openGallery({ dataDir: config.dataDir, flushDelayMs: 0, logger: stderrLogger, cipher });
 }
