@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Context } from 'koa';
 import { PROJECT_ROOT } from '../config/config.ts';
+import { ApiError } from '../errors.ts';
 
 export const CONSOLE_PATHS = { root: '/console', file: '/console/:file' } as const;
 export const CONSOLE_DIR = join(PROJECT_ROOT, 'console');
@@ -33,7 +34,7 @@ export function consoleRouter(dir = CONSOLE_DIR): Router {
   const router = new Router();
   const serve = (name: string) => (ctx: Context) => {
     const file = files.get(name);
-    if (!file) return;
+    if (!file) throw new ApiError('not_found', `no such console file: ${name}`);
     ctx.set('Content-Security-Policy', CONSOLE_CSP);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
