@@ -2,7 +2,7 @@
 // then `export` of that partition and `import` into a fresh data directory, each timed as the CLI
 // runs them (own process, as `npm run cli` does). Prints the CLI's own summary lines.
 //   npm run bench:bulk
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,30 +19,40 @@ const source = join(work, 'source');
 const target = join(work, 'target');
 const passphrase = 'benchmark passphrase';
 
-/** Runs the command in its own process; its progress and summary go to this terminal. */
-function cliShowing(args: string[], env: Record<string, string>, output?: string): number {
+/**
+ * Runs the command in its own process (asynchronously: the server answering it lives in this one);
+ * its progress and summary go to this terminal.
+ */
+function cliShowing(args: string[], env: Record<string, string>, output?: string): Promise<number> {
   const started = performance.now();
-  const stdout = execFileSync(process.execPath, ['--import', 'tsx', resolve(PROJECT_ROOT, 'src/cli/bulk.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    maxBuffer: 1024 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'inherit'],
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(PROJECT_ROOT, 'src/cli/bulk.ts'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', output ? 'pipe' : 'ignore', 'inherit'],
+    });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      if (code !== 0) return fail(new Error(`cli ${args[0]} exited with ${code}`));
+      if (output) writeFileSync(output, Buffer.concat(chunks));
+      done((performance.now() - started) / 1000);
+    });
   });
-  if (output) writeFileSync(output, stdout);
-  return (performance.now() - started) / 1000;
 }
 
 try {
   const server = await startServer(loadConfig({}, { port: 0, host: '127.0.0.1', dataDir: source }), quietLogger);
   let enrolSeconds: number;
   try {
-    enrolSeconds = cliShowing(['enrol-dir', join(FIXTURES_DIR, 'faces'), '--partition', 'fixtures', '--url', server.url, '--checkpoint', join(work, 'enrol.jsonl')], {});
+    enrolSeconds = await cliShowing(['enrol-dir', join(FIXTURES_DIR, 'faces'), '--partition', 'fixtures', '--url', server.url, '--checkpoint', join(work, 'enrol.jsonl')], {});
   } finally {
     await server.close();
   }
   const file = join(work, 'fixtures.export');
-  const exportSeconds = cliShowing(['export', '--partition', 'fixtures'], { DATA_DIR: source, FACESERVER_EXPORT_PASSPHRASE: passphrase }, file);
-  const importSeconds = cliShowing(['import', file, '--checkpoint', join(work, 'import.jsonl')], { DATA_DIR: target, FACESERVER_EXPORT_PASSPHRASE: passphrase });
+  const exportSeconds = await cliShowing(['export', '--partition', 'fixtures'], { DATA_DIR: source, FACESERVER_EXPORT_PASSPHRASE: passphrase }, file);
+  const importSeconds = await cliShowing(['import', file, '--checkpoint', join(work, 'import.jsonl')], { DATA_DIR: target, FACESERVER_EXPORT_PASSPHRASE: passphrase });
   const outcomes = [...new Checkpoint(join(work, 'enrol.jsonl')).outcomes()];
   const results = {
     photos: outcomes.length,
