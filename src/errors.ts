@@ -39,6 +39,8 @@ export const ERROR_STATUS = {
   document_too_small: 422,
   document_blurred: 422,
   document_glare: 422,
+  // passport / ID photos: a file-size band the photo cannot meet within the spec's pixel limits
+  file_size_unreachable: 422,
   presentation_attack_detected: 451,
   morphing_attack_detected: 451,
   service_unavailable: 503,

@@ -9,6 +9,11 @@ import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { CropperPool } from './documents/cropper-pool.ts';
+import { PassportPhotoService, type PhotoJobMeta } from './photo/passport-photo.service.ts';
+import { PhotoJobStore } from './photo/photo-job-store.ts';
+import { PhotoPool } from './photo/photo-pool.ts';
+import { ProgressHub } from './photo/progress.ts';
+import { loadSpecTable } from './photo/specs/spec-table.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
 import { ComplianceService } from './compliance/compliance.service.ts';
 import { loadProfiles } from './compliance/profiles.ts';
@@ -26,6 +31,9 @@ import { loadTemplateCipher } from './security/template-key.ts';
 import { ClaimTokenRepository } from './claims/claim-token.repository.ts';
 import { ClaimsService } from './claims/claims.service.ts';
 import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
+
+/** how long a finished analyze job's progress events stay available to a late SSE subscriber */
+const PROGRESS_RETAIN_MS = 60_000;
 
 export interface RunningServer {
   url: string;
@@ -49,11 +57,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 async function serve(config: Config, logger: Logger, manifest: ModelManifest, lock: DataDirLock): Promise<RunningServer> {
   const cipher = loadTemplateCipher(config.encryption, config.dataDir, logger);
   const profiles = loadProfiles();
+  const photoSpecs = loadSpecTable();
   // The workers load their models in their own threads while this one opens the gallery (seconds
   // each with a large gallery), so a restart waits for the slower of the two rather than both.
   const poolStarting = PipelinePool.start({ modelsDir: config.modelsDir, config: config.pipeline, logger });
   const croppersStarting = CropperPool.start({ modelsDir: config.modelsDir, pipeline: config.pipeline, documents: config.documents, logger });
-  const stopPools = () => Promise.all([poolStarting.then((started) => started.close(), () => undefined), croppersStarting.then((started) => started.close(), () => undefined)]);
+  const photosStarting = PhotoPool.start({ modelsDir: config.modelsDir, pipeline: config.pipeline, photo: config.photo, logger });
+  const closeWhenStarted = (starting: Promise<{ close(): Promise<void> }>) => starting.then((started) => started.close(), () => undefined);
+  const stopPools = () => Promise.all([closeWhenStarted(poolStarting), closeWhenStarted(croppersStarting), closeWhenStarted(photosStarting)]);
   let gallery: Gallery;
   try {
     gallery = openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
@@ -63,10 +74,12 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   }
   let pool: PipelinePool | undefined;
   let croppers: CropperPool | undefined;
+  let photos: PhotoPool | undefined;
   try {
     assertSameRecognitionModel(gallery, manifest.modelId);
     pool = await poolStarting;
     croppers = await croppersStarting;
+    photos = await photosStarting;
   } catch (error) {
     gallery.close();
     await stopPools();
@@ -74,6 +87,11 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   }
   const faces = pool;
   const documents = croppers;
+  const photoPool = photos;
+  const photoJobs = new PhotoJobStore<PhotoJobMeta>(join(config.dataDir, 'photo-jobs'), config.photo.jobTtlSeconds * 1000);
+  photoJobs.sweep();
+  photoJobs.startSweeping(Math.min(60_000, (config.photo.jobTtlSeconds * 1000) / 4));
+  const progress = new ProgressHub(PROGRESS_RETAIN_MS);
   const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
   const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
   const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
@@ -101,6 +119,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     metrics,
     compliance: { service: compliance, profiles },
     documents,
+    photo: { service: new PassportPhotoService(photoPool, photoJobs, photoSpecs, profiles, progress), progress },
     claims,
     health: () => ({
       components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
@@ -130,7 +149,8 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       keys.close();
       audit.close();
       claimTokens.close();
-      await Promise.all([faces.close(), documents.close()]);
+      photoJobs.stop();
+      await Promise.all([faces.close(), documents.close(), photoPool.close()]);
       lock.release();
     })());
   return { url, server, close };

@@ -68,6 +68,7 @@ export class AuditLog {
   private readonly insert;
   private readonly range;
   private readonly newest;
+  private readonly decisions;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -89,6 +90,9 @@ export class AuditLog {
     this.newest = this.db.prepare<[], AuditEvent>(`
       SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id, claim_token_id
       FROM audit_events ORDER BY seq DESC`);
+    this.decisions = this.db.prepare<[string | null, string], { decision: string; count: number }>(`
+      SELECT decision, COUNT(*) AS count FROM audit_events
+      WHERE key_id IS ? AND operation = ? AND code = 'ok' AND decision IS NOT NULL GROUP BY decision`);
   }
 
   append(event: AuditEvent): void {
@@ -112,6 +116,11 @@ export class AuditLog {
       if (events.length >= limit || ++read >= scan) break;
     }
     return events;
+  }
+
+  /** How many successful requests of `operation` a key made, by decision (a scan: for occasional account queries). */
+  decisionCounts(keyId: string | null, operation: string): Record<string, number> {
+    return Object.fromEntries(this.decisions.all(keyId, operation).map((row) => [row.decision, row.count]));
   }
 
   close(): void {

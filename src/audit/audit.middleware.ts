@@ -3,7 +3,7 @@ import { ApiError } from '../errors.ts';
 import type { Operation } from '../security/auth.service.ts';
 import type { AuditLog } from './audit-log.ts';
 
-const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'claim_enrol', 'claim_verify']);
+const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'claim_enrol', 'claim_verify', 'photo']);
 
 /**
  * Records every biometric request once it has finished, refused ones included: runs outside

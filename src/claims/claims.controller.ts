@@ -7,7 +7,7 @@ import { refuseWhenBusy, requireContentType } from '../http/biometric.controller
 import { multipartParser, multipartParts, readJsonBody, type BodyLimits } from '../http/body.ts';
 import { decodeJsonText, parseFields, parseMetadata } from '../http/metadata.ts';
 import type { ClaimOutcome } from './claim-token.repository.ts';
-import type { ClaimsService } from './claims.service.ts';
+import type { ClaimsService, IssuedToken } from './claims.service.ts';
 
 export const CLAIM_PATHS = {
   enrolToken: '/api/v1/claim/enrol/token',
@@ -67,6 +67,10 @@ function validationBody(outcome: ClaimOutcome & { tokenId: string; userId: strin
 }
 
 /** POST /api/v1/claim/...: JSON in and out; the scope of each route is set in app.ts. */
+function tokenBody(issued: IssuedToken) {
+  return { token: issued.token, token_id: issued.tokenId, expires_at: new Date(issued.expiresAt).toISOString(), user_id: issued.userId };
+}
+
 export function claimsRouter(service: ClaimsService, limits: BodyLimits): Router {
   const router = new Router();
   const json = requireContentType('application/json', 'a JSON object');
@@ -76,7 +80,7 @@ export function claimsRouter(service: ClaimsService, limits: BodyLimits): Router
     const request = await jsonBody(ctx, schemas.enrolToken, limits.maxJsonBytes);
     const issued = service.issueEnrolToken(request, ctx.state.operation!);
     ctx.state.operation!.record({ decision: 'token_issued' });
-    ctx.body = { token: issued.token, token_id: issued.tokenId, expires_at: new Date(issued.expiresAt).toISOString(), user_id: issued.userId };
+    ctx.body = tokenBody(issued);
   });
 
   router.post(CLAIM_PATHS.enrolImage, ...multipart, async (ctx) => {
@@ -90,7 +94,7 @@ export function claimsRouter(service: ClaimsService, limits: BodyLimits): Router
     const request = await jsonBody(ctx, schemas.verifyToken, limits.maxJsonBytes);
     const issued = service.issueVerifyToken(request, ctx.state.operation!);
     ctx.state.operation!.record({ decision: 'token_issued' });
-    ctx.body = { token: issued.token, token_id: issued.tokenId, expires_at: new Date(issued.expiresAt).toISOString(), user_id: issued.userId };
+    ctx.body = tokenBody(issued);
   });
 
   router.post(CLAIM_PATHS.verifyImage, ...multipart, async (ctx) => {

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { claimsConfigSchema } from '../claims/config.ts';
 import { documentsConfigSchema } from '../documents/config.ts';
+import { photoConfigSchema } from '../photo/config.ts';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
 import { policyConfigSchema } from '../services/partition-policy.ts';
 
@@ -40,6 +41,8 @@ const configSchema = z
     claims: claimsConfigSchema.prefault({}),
     /** the ID-document cropper (POST /api/v1/id_cropper/register) */
     documents: documentsConfigSchema.prefault({}),
+    /** passport / ID photos: photo worker, job retention */
+    photo: photoConfigSchema.prefault({}),
     /** milliseconds after the last gallery write before changed FAISS indexes are saved */
     indexFlushDelayMs: z.number().int().min(0).default(2000),
     pipeline: pipelineConfigSchema.default(pipelineConfigSchema.parse({})),
@@ -79,6 +82,7 @@ const ENV_OVERRIDES: Record<string, (config: Record<string, unknown>, value: str
   HOST: (c, v) => (c.host = v),
   PORT: (c, v) => (c.port = Number(v)),
   DATA_DIR: (c, v) => (c.dataDir = v),
+  PHOTO_JOB_TTL_SECONDS: (c, v) => (c.photo = { ...(c.photo as object), jobTtlSeconds: Number(v) }),
   MODELS_DIR: (c, v) => (c.modelsDir = v),
   LOG_LEVEL: (c, v) => (c.logLevel = v),
   PIPELINE_WORKERS: (c, v) => (c.pipeline = { ...(c.pipeline as object), workers: Number(v) }),

@@ -67,7 +67,7 @@ export class DocumentCropper {
 
   /** Loads OpenCV and the model bundle's face detector (whatever kind its manifest names). */
   static async create(modelsDir: string, pipeline: PipelineConfig, options: CropperOptions): Promise<DocumentCropper> {
-    const manifest = loadModelManifest(modelsDir, pipeline.manifest);
+    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection']);
     const detector = await loadModel('detection', manifest.roles.detection!, manifest, pipeline);
     return new DocumentCropper(await loadOpenCv(), detector, options);
   }

@@ -17,6 +17,10 @@ import { CONSOLE_PATHS, consoleRouter } from './console.controller.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
+import { idPhotoRouter, ID_PHOTO_PATHS } from '../photo/id-photo.controller.ts';
+import { PASSPORT_PHOTO_PATHS, passportPhotoRouter } from '../photo/passport-photo.controller.ts';
+import type { PassportPhotoService } from '../photo/passport-photo.service.ts';
+import type { ProgressHub } from '../photo/progress.ts';
 import { biometricRouter } from './biometric.controller.ts';
 import { ID_CROPPER_PATHS, idCropperRouter, type DocumentCropping } from './id-cropper.controller.ts';
 import { MAD_PATH, madRouter } from './mad.controller.ts';
@@ -37,6 +41,7 @@ export interface AppDependencies {
   metrics: Metrics;
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
+  photo: { service: PassportPhotoService; progress: ProgressHub };
   claims: ClaimsService;
 }
 
@@ -50,6 +55,9 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     [PHOTO_CHECK_PATH]: 'check',
     [MAD_PATH]: 'check',
     ...Object.fromEntries(ID_CROPPER_PATHS.map((path) => [path, 'documents' as const])),
+    ...Object.fromEntries(Object.values(PASSPORT_PHOTO_PATHS).map((path) => [path, 'photo' as const])),
+    // the /v2/ API carries its key in the JSON body: its controller authenticates (GET /v2/health is open)
+    ...Object.fromEntries(ID_PHOTO_PATHS.map((path) => [path, 'public' as const])),
     [CLAIM_PATHS.enrolToken]: 'claim_enrol',
     [CLAIM_PATHS.enrolImage]: 'claim_enrol',
     [CLAIM_PATHS.verifyToken]: 'claim_verify',
@@ -64,7 +72,10 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
   };
 }
 
-export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents, claims }: AppDependencies): Koa {
+/** Photo jobs decode 12 megapixels, segment and re-measure: they get their own, longer time limit. */
+const isPhotoPath = (path: string) => path.startsWith(PASSPORT_PHOTO_PATHS.base) || path.startsWith('/v2/');
+
+export function createApp({ config, logger, gallery, service, mad, health, auth, audit, metrics, compliance, documents, claims, photo }: AppDependencies): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errorResponses logs what matters, once, with the request id
@@ -74,6 +85,8 @@ export function createApp({ config, logger, gallery, service, mad, health, auth,
     complianceRouter(compliance.service, compliance.profiles, config.limits),
     madRouter(mad, config.limits),
     idCropperRouter(documents, config.documents.maxJsonBytes),
+    passportPhotoRouter(photo.service, photo.progress, config.limits, config.limits.maxJsonBytes, config.photo.requestTimeoutMs),
+    idPhotoRouter(photo.service, auth, audit, config.photo.maxJsonBytes),
     claimsRouter(claims, config.limits),
     utilityRouter(gallery, health),
     auditRouter(audit),
@@ -86,7 +99,7 @@ export function createApp({ config, logger, gallery, service, mad, health, auth,
   app.use(errorResponses(biometric));
   app.use(metrics.middleware(routers));
   app.use(notFound(routers));
-  app.use(requestTimeout(config.limits.requestTimeoutMs));
+  app.use(requestTimeout((ctx) => (isPhotoPath(ctx.path) ? config.photo.requestTimeoutMs : config.limits.requestTimeoutMs)));
   app.use(auditTrail(audit));
   app.use(authentication(auth, routers, routeAccess(config)));
   for (const router of routers) app.use(router.routes());

@@ -5,8 +5,7 @@ import type { CroppedDocument } from '../documents/document-cropper.ts';
 import { localizedMessage } from '../documents/messages.ts';
 import { ApiError } from '../errors.ts';
 import { requireContentType } from './biometric.controller.ts';
-import { readJsonBody } from './body.ts';
-import { decodeJsonText } from './metadata.ts';
+import { base64Image, parseJsonRequest } from './json-request.ts';
 
 /** What the controller needs of the cropper pool. */
 export interface DocumentCropping {
@@ -26,38 +25,6 @@ const cropRequest = z.strictObject({
   /** the reference's per-client key; this server authenticates with its own API keys and ignores it */
   bundle_key: z.string({ error: 'bundle_key must be a string' }).max(512).optional(),
 });
-
-type CropRequest = z.infer<typeof cropRequest>;
-
-/** standard or URL-safe alphabet, padding optional; white space (line-wrapped base64) is dropped first */
-const BASE64 = /^(?:[A-Za-z0-9+/]|[A-Za-z0-9_-])*={0,2}$/;
-const DATA_URL_PREFIX = /^data:[\w/+.-]*;base64,/;
-
-function parseRequest(text: string): CropRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ApiError('bad_request', 'the request body is not valid JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError('bad_request', 'the request body must be a JSON object');
-  const result = cropRequest.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
-    throw new ApiError('bad_request', message, issue.path.length ? { field: issue.path.join('.') } : {});
-  }
-  return result.data;
-}
-
-/** img → bytes; anything that is not base64 is the reference's 415. */
-function imageBytes(img: string): Buffer {
-  const base64 = img.replace(DATA_URL_PREFIX, '').replace(/\s+/g, '');
-  if (!BASE64.test(base64) || base64.replace(/=+$/, '').length % 4 === 1) {
-    throw new ApiError('unsupported_media_type', 'img is not base64: send the photo file base64-encoded');
-  }
-  return Buffer.from(base64, base64.includes('-') || base64.includes('_') ? 'base64url' : 'base64');
-}
 
 /** Refusals say which check failed in `error_code`, and speak the client's language where they can. */
 async function localized(lang: string | undefined, work: () => Promise<void>): Promise<void> {
@@ -93,9 +60,9 @@ function responseBody(ctx: Context, document: CroppedDocument) {
 export function idCropperRouter(cropper: DocumentCropping, maxJsonBytes: number): Router {
   const router = new Router();
   const handler: Middleware = async (ctx) => {
-    const request = parseRequest(decodeJsonText(await readJsonBody(ctx, maxJsonBytes), 'request body'));
+    const request = await parseJsonRequest(ctx, cropRequest, maxJsonBytes);
     await localized(request.lang, async () => {
-      const document = await cropper.crop(imageBytes(request.img));
+      const document = await cropper.crop(base64Image(request.img, 'img'));
       ctx.state.operation!.record({ decision: 'cropped', score: document.confidence });
       ctx.body = responseBody(ctx, document);
     });

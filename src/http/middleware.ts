@@ -86,8 +86,9 @@ export function notFound(routers: Router[]): Middleware {
  * has not finished sending its body by then gets 408 upload_timeout (its fault, and retrying at once
  * will not help); a request the server was still working on gets 503 request_timeout.
  */
-export function requestTimeout(ms: number): Middleware {
+export function requestTimeout(limit: number | ((ctx: Context) => number)): Middleware {
   return async (ctx, next) => {
+    const ms = typeof limit === 'number' ? limit : limit(ctx);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

@@ -6,6 +6,7 @@ import { METRICS_PATH } from '../metrics/metrics.ts';
 import { OPERATIONS } from '../security/auth.service.ts';
 import { MAX_SUBJECT_ID_LENGTH } from './metadata.ts';
 import { PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
+import { photoOpenApi } from '../photo/openapi.ts';
 import { MAD_PATH } from './mad.controller.ts';
 import { DEFAULT_PROFILE, ISSUE_CODES, SENSITIVITIES, type ComplianceProfiles } from '../compliance/profiles.ts';
 import { CLAIM_PATHS, USER_ID_PATTERN } from '../claims/claims.controller.ts';
@@ -183,6 +184,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
   const subjectId = { type: 'string', minLength: 1, maxLength: MAX_SUBJECT_ID_LENGTH, description: 'subject id; no control characters' };
   const threshold = { type: 'number', minimum: 0, maximum: 1, default: config.matching.defaultThreshold, description: 'minimum calibrated score (0–1) for a match' };
   const healthSecurity = config.auth.publicHealth ? [{}] : undefined;
+  const photo = photoOpenApi();
   const sources = { type: 'array', minItems: 1, items: { enum: [...TEMPLATE_SOURCES] }, description: 'only templates from these sources count (enrol: the plain endpoint; eid, oid, selfie: claims); absent: all' };
   const userId = { type: 'string', pattern: USER_ID_PATTERN.source, description: 'the user\'s id, also the subject id of their templates' };
   const timestamp = { type: 'string', format: 'date-time' };
@@ -211,7 +213,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }, { apiKey: [] }],
-    tags: [{ name: 'biometric' }, { name: 'claims' }, { name: 'compliance' }, { name: 'documents' }, { name: 'utility' }],
+    tags: [{ name: 'biometric' }, { name: 'claims' }, { name: 'compliance' }, { name: 'documents' }, { name: 'passport-photo' }, { name: 'id-photo-v2' }, { name: 'utility' }],
     paths: {
       '/api/v1/enrol': biometricOperation('enrol', 'Enrol a face (adds a template when the subject exists)', multipartRequest('EnrolMetadata', true, true), 'EnrolResponse', MULTIPART_ERRORS),
       '/api/v1/search': biometricOperation('search', '1:N search of a partition', multipartRequest('SearchMetadata', false), 'SearchResponse', MULTIPART_ERRORS),
@@ -251,6 +253,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
       },
       '/api/v1/id_cropper/register': idCropperOperation('idCropperRegister', 'Crop an ID document out of a photo'),
       '/api/v1/id_cropper_register': idCropperOperation('idCropperRegisterAlias', 'Crop an ID document out of a photo (the same endpoint, the reference\'s other spelling)'),
+      ...photo.paths,
       [CLAIM_PATHS.enrolToken]: claimOperation('enrolToken', 'claim_enrol', 'A token to enrol one trusted photo of a user', jsonRequest('ClaimEnrolTokenRequest'), 'ClaimToken'),
       [CLAIM_PATHS.enrolImage]: claimOperation('enrolImage', 'claim_enrol', 'Enrol the trusted photo (e-passport chip image, document portrait, trusted selfie)', claimImageRequest(true), 'ClaimEnrolResponse'),
       [CLAIM_PATHS.verifyToken]: claimOperation('verifyToken', 'claim_verify', 'A token to verify a user enrolled from a trusted photo', jsonRequest('ClaimVerifyTokenRequest'), 'ClaimToken'),
@@ -535,6 +538,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
         },
         ErrorResponse: { ...errorBody(), xml: { name: 'ErrorResponse' } },
         ErrorJson: errorBody(),
+        ...photo.schemas,
         IdCropperRequest: {
           type: 'object',
           additionalProperties: false,

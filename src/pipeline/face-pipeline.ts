@@ -142,8 +142,8 @@ export class FacePipeline {
 
   /** Verifies the model bundle and opens one ONNX session per model the configuration needs, and the MAD weights when MAD is on. */
   static async create(modelsDir: string, config: PipelineConfig, overrides: PipelineOverrides = {}): Promise<FacePipeline> {
-    const manifest = loadModelManifest(modelsDir, config.manifest);
     const networks: OnnxRole[] = ['detection', 'landmarks', 'recognition', ...(config.pad.enabled ? (['pad'] as const) : []), ...qualityModelRoles(config.quality)];
+    const manifest = loadModelManifest(modelsDir, config.manifest, [...networks, ...(config.mad.enabled ? (['mad'] as const) : [])]);
     const models: Partial<RoleModels> = {};
     for (const role of networks) {
       const entry = manifest.roles[role];

@@ -38,6 +38,14 @@ describe('loadModelManifest', () => {
     expect(() => loadModelManifest(dir)).toThrow(/fr_eye\.onnx \(eyes\) has sha256 [0-9a-f]{64}, manifest expects .*npm run setup/);
   });
 
+  it('checks only the roles it is asked to: a worker does not hash the models it never opens', () => {
+    const altered = Uint8Array.from(readFileSync(join(MODELS_DIR, 'fr_eye.onnx')));
+    altered[altered.length - 1] ^= 0xff;
+    const dir = bundle(shipped, { 'fr_eye.onnx': altered });
+    expect(loadModelManifest(dir, 'manifest.json', ['detection', 'landmarks', 'recognition']).roles.eyes?.file).toBe('fr_eye.onnx');
+    expect(() => loadModelManifest(dir, 'manifest.json', ['eyes'])).toThrow(/fr_eye\.onnx \(eyes\) has sha256/);
+  });
+
   it('refuses a missing model file', () => {
     const manifest = { ...shipped, models: shipped.models.map((m: { file: string }) => (m.file === 'fr_feature.onnx' ? { ...m, file: 'absent.onnx' } : m)) };
     expect(() => loadModelManifest(bundle(manifest))).toThrow(/absent\.onnx \(recognition\) is missing; run `npm run setup`/);

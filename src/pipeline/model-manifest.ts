@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad'] as const;
+export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad', 'segmentation'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 /** every role but `mad`, whose weights are a small JSON file (src/mad/), is an ONNX network */
 export type OnnxRole = Exclude<ModelRole, 'mad'>;
@@ -78,11 +78,13 @@ function sha256File(path: string): string {
 export const DEFAULT_MANIFEST = 'manifest.json';
 
 /**
- * Reads and validates `<modelsDir>/<file>` (the bundle's manifest) and checks every model file against its sha256.
- * Synchronous on purpose: it runs once at start, before anything is served. Throws an Error that
- * names the file, what is wrong and how to fix it.
+ * Reads and validates `<modelsDir>/<file>` (the bundle's manifest) and checks the model files of the
+ * roles in `check` (all by default) against their sha256. The server's start checks all; a worker
+ * checks only what it opens, so the 88 MB segmentation model is not hashed again by every pipeline
+ * worker. Synchronous on purpose: it runs once at start, before anything is served. Throws an Error
+ * that names the file, what is wrong and how to fix it.
  */
-export function loadModelManifest(modelsDir: string, file = DEFAULT_MANIFEST): ModelManifest {
+export function loadModelManifest(modelsDir: string, file = DEFAULT_MANIFEST, check: readonly ModelRole[] = MODEL_ROLES): ModelManifest {
   const manifestPath = join(modelsDir, file);
   let raw: unknown;
   try {
@@ -97,13 +99,14 @@ export function loadModelManifest(modelsDir: string, file = DEFAULT_MANIFEST): M
   }
   const roles: Partial<Record<ModelRole, ModelEntry>> = {};
   for (const entry of parsed.data.models) {
+    roles[entry.role] = entry;
+    if (!check.includes(entry.role)) continue;
     const path = join(modelsDir, entry.file);
     if (!existsSync(path)) throw new Error(`model file ${path} (${entry.role}) is missing; ${FIX_HINT}`);
     const actual = sha256File(path);
     if (actual !== entry.sha256) {
       throw new Error(`model file ${path} (${entry.role}) has sha256 ${actual}, manifest expects ${entry.sha256}; ${FIX_HINT}`);
     }
-    roles[entry.role] = entry;
   }
   const missing = REQUIRED_ROLES.filter((role) => !roles[role]);
   if (missing.length > 0) throw new Error(`model manifest ${manifestPath} has no ${missing.join(', ')} model; ${FIX_HINT}`);

@@ -5,9 +5,9 @@ import { ApiError } from '../errors.ts';
 import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
 import type { ApiKeyRepository, StoredApiKey } from './api-key.repository.ts';
 
-// `check`: photo compliance, `documents`: the ID-document cropper; neither touches a gallery partition.
+// `check`: photo compliance, `documents`: the ID-document cropper, `photo`: passport / ID photos; none touches a gallery partition.
 // `claim_enrol` / `claim_verify`: enrolment from trusted photos and verification against them (src/claims/).
-export const OPERATIONS = ['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'claim_enrol', 'claim_verify', 'admin'] as const;
+export const OPERATIONS = ['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'claim_enrol', 'claim_verify', 'photo', 'admin'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 export const ALL_PARTITIONS = '*';
 

@@ -13,6 +13,7 @@ import { FIXTURES_DIR } from '../helpers/fixtures.ts';
 import { runTflite, type FloatTensor } from '../helpers/litert-runtime.ts';
 import { fetchMeshTflite, MESH_ONNX_SHA256 } from '../helpers/mesh-model.ts';
 import { seededValues } from '../helpers/nhwc-reference.ts';
+import { fetchSelfieTflite, SELFIE_ONNX_SHA256 } from '../helpers/selfie-model.ts';
 import {
   Activation,
   activationOptions,
@@ -176,6 +177,32 @@ const OP_CASES: OpCase[] = [
     build: (m) => m.op(Op.TRANSPOSE_CONV, [m.int32Constant('output_shape', [4], [1, height, width, channels]), m.float32Constant('w', [channels, 3, 3, 3], seededValues(12, channels * 27)), m.input('x', [1, 5, 4, 3]), m.float32Constant('b', [channels], [0.5, -0.5])], [m.output(m.tensor('y', [1, height, width, channels]))], transposeConvOptions({ padding: Padding[padding], stride: [2, 2] })),
   })),
 ];
+
+describe('selfie segmentation model (custom Convolution2DTransposeBias): converted ONNX vs the TFLite runtime', () => {
+  let tflite: Uint8Array;
+  let onnx: Uint8Array;
+
+  beforeAll(() => {
+    tflite = fetchSelfieTflite();
+    onnx = convertTfliteToOnnx(tflite).onnx;
+  });
+
+  it('converts to the same bytes every time', () => {
+    expect(createHash('sha256').update(onnx).digest('hex')).toBe(SELFIE_ONNX_SHA256);
+  });
+
+  it('gives the same person probabilities (within 0.001) on London portraits', async () => {
+    let worst = 0;
+    for (const identity of ['london_001', 'london_020', 'london_045']) {
+      const pixels = await sharp(join(FIXTURES_DIR, 'faces', identity, '1.jpg')).resize(256, 256).raw().toBuffer();
+      const input = { data: Float32Array.from(pixels, (v) => v / 255), shape: [1, 256, 256, 3] };
+      const [expected] = await runTflite(tflite, [input]);
+      const [actual] = await runOnnx(onnx, [input]);
+      worst = Math.max(worst, largestDifference(actual!, expected!));
+    }
+    expect(worst).toBeLessThan(0.001);
+  });
+});
 
 describe('op mappings: converted ONNX vs the TFLite runtime', () => {
   it.each(OP_CASES)('$name', async ({ build }) => {

@@ -6,9 +6,9 @@
 import { broadcastNchw, TO_NCHW, TO_NHWC, type Layout } from './layout.ts';
 import { encodeModel, OnnxDataType, type Attribute, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './onnx-proto.ts';
 import type { OpContext } from './op-context.ts';
-import { OP_MAPPINGS } from './ops.ts';
+import { CUSTOM_OP_MAPPINGS, OP_MAPPINGS } from './ops.ts';
 import { decodeConstant, onnxDataType, rawBytes, type Constant } from './tensor-data.ts';
-import { Activation, operatorName, readTfliteModel, TensorType, type TfliteOperator, type TfliteSubgraph, type TfliteTensor } from './tflite-model.ts';
+import { Activation, BuiltinOperator, operatorLabel, readTfliteModel, TensorType, type TfliteOperator, type TfliteSubgraph, type TfliteTensor } from './tflite-model.ts';
 
 // Opset 14 is the first with HardSwish; IR version 7 is the one that opset belongs to.
 export const OPSET_VERSION = 14;
@@ -114,7 +114,7 @@ class SubgraphConverter {
   }
 
   convertOperator(op: TfliteOperator): void {
-    OP_MAPPINGS[op.builtinCode]!(new OperatorContext(this, op));
+    mappingOf(op)!(new OperatorContext(this, op));
   }
 
   graphIo(indices: number[]): OnnxValueInfo[] {
@@ -159,13 +159,13 @@ class OperatorContext implements OpContext {
 
   private inputIndex(position: number): number {
     const index = this.op.inputs[position];
-    if (index === undefined || index < 0) throw new Error(`${operatorName(this.op.builtinCode)} has no input ${position}`);
+    if (index === undefined || index < 0) throw new Error(`${operatorLabel(this.op)} has no input ${position}`);
     return index;
   }
 
   private outputIndex(position: number): number {
     const index = this.op.outputs[position];
-    if (index === undefined) throw new Error(`${operatorName(this.op.builtinCode)} has no output ${position}`);
+    if (index === undefined) throw new Error(`${operatorLabel(this.op)} has no output ${position}`);
     return index;
   }
 
@@ -241,13 +241,17 @@ function countBy<T>(items: T[], key: (item: T) => string): Record<string, number
   return counts;
 }
 
+function mappingOf(op: TfliteOperator) {
+  return op.builtinCode === BuiltinOperator.CUSTOM ? CUSTOM_OP_MAPPINGS[op.customCode ?? ''] : OP_MAPPINGS[op.builtinCode];
+}
+
 /** Converts the main subgraph of a TFLite model; throws naming every operator it has no mapping for. */
 export function convertTfliteToOnnx(tflite: Uint8Array): { onnx: Uint8Array; report: ConversionReport } {
   const model = readTfliteModel(tflite);
   const subgraph = model.subgraphs[0];
   if (!subgraph) throw new Error('the TFLite model has no subgraph');
-  const operators = countBy(subgraph.operators, (op) => operatorName(op.builtinCode));
-  const unsupported = [...new Set(subgraph.operators.filter((op) => !OP_MAPPINGS[op.builtinCode]).map((op) => operatorName(op.builtinCode)))];
+  const operators = countBy(subgraph.operators, operatorLabel);
+  const unsupported = [...new Set(subgraph.operators.filter((op) => !mappingOf(op)).map(operatorLabel))];
   if (unsupported.length > 0) throw new Error(`unsupported TFLite operators: ${unsupported.join(', ')}`);
 
   const converter = new SubgraphConverter(subgraph);
@@ -256,7 +260,7 @@ export function convertTfliteToOnnx(tflite: Uint8Array): { onnx: Uint8Array; rep
       converter.convertOperator(op);
     } catch (error) {
       const outputs = op.outputs.map((index) => subgraph.tensors[index]?.name).join(', ');
-      throw new Error(`${operatorName(op.builtinCode)} → ${outputs}: ${(error as Error).message}`);
+      throw new Error(`${operatorLabel(op)} → ${outputs}: ${(error as Error).message}`);
     }
   }
   const graph = converter.finish(subgraph.name || model.description || 'tflite');

@@ -15,7 +15,9 @@ import {
   resizeBilinearOptions,
   resizeNearestNeighborOptions,
   transposeConvOptions,
+  convolution2DTransposeBiasOptions,
   type Conv2DOptions,
+  type TransposeConvOptions,
   type ResizeOptions,
 } from './tflite-model.ts';
 
@@ -55,13 +57,19 @@ function depthwiseConv2d(context: OpContext): void {
   convolution(context, permute(filter, [3, 0, 1, 2]), context.input(0).shape[3]!, depthwiseConv2dOptions(context.op.options));
 }
 
-function transposeConv(context: OpContext): void {
-  const options = transposeConvOptions(context.op.options);
-  // Inputs: output shape (int32 [4]), filter [O, H, W, I], input, optional bias.
+/** Where a transposed convolution's tensors sit among the operator's inputs. */
+interface TransposedInputs {
+  input: number;
+  filter: number;
+  bias: number;
+}
+
+/** An ONNX ConvTranspose to the TFLite output's exact size; filter [O, H, W, I] → [I, O, H, W]. */
+function transposedConvolution(context: OpContext, at: TransposedInputs, options: TransposeConvOptions): void {
   const [, outHeight, outWidth] = context.output(0).shape as [number, number, number, number];
-  const filter = requireConstant(context, 1, 'the filter');
+  const filter = requireConstant(context, at.filter, 'the filter');
   const [, kernelH, kernelW] = filter.shape as [number, number, number, number];
-  const [, inHeight, inWidth] = context.input(2).shape as [number, number, number, number];
+  const [, inHeight, inWidth] = context.input(at.input).shape as [number, number, number, number];
   // TFLite pads as the forward convolution from the output size would; ONNX then needs the end
   // padding (or output_padding, when the end is short) that makes the output exactly that size.
   const [padTop, padLeft] = explicitPads(options.padding, context.output(0).shape, [kernelH, kernelW], [options.strideH, options.strideW]);
@@ -69,8 +77,8 @@ function transposeConv(context: OpContext): void {
     options.strideH * (inHeight - 1) + kernelH - padTop! - outHeight,
     options.strideW * (inWidth - 1) + kernelW - padLeft! - outWidth,
   ];
-  const inputs = [context.value(2, 'nchw'), context.initializer(`${context.input(1).name}_iohw`, permute(filter, [3, 0, 1, 2]))];
-  if (context.hasInput(3)) inputs.push(context.value(3, 'native'));
+  const inputs = [context.value(at.input, 'nchw'), context.initializer(`${context.input(at.filter).name}_iohw`, permute(filter, [3, 0, 1, 2]))];
+  if (context.hasInput(at.bias)) inputs.push(context.value(at.bias, 'native'));
   const attributes: Attribute[] = [
     { name: 'kernel_shape', type: 'ints', value: [kernelH, kernelW] },
     { name: 'strides', type: 'ints', value: [options.strideH, options.strideW] },
@@ -78,6 +86,16 @@ function transposeConv(context: OpContext): void {
     { name: 'output_padding', type: 'ints', value: ends.map((end) => Math.max(-end, 0)) },
   ];
   context.produce(0, 'nchw', options.activation, (output) => context.node('ConvTranspose', inputs, [output], attributes));
+}
+
+function transposeConv(context: OpContext): void {
+  // Inputs: output shape (int32 [4]), filter [O, H, W, I], input, optional bias.
+  transposedConvolution(context, { input: 2, filter: 1, bias: 3 }, transposeConvOptions(context.op.options));
+}
+
+/** MediaPipe's custom op (selfie segmentation's last layer): input, filter [O, H, W, I], bias. */
+function convolution2DTransposeBias(context: OpContext): void {
+  transposedConvolution(context, { input: 0, filter: 1, bias: 2 }, convolution2DTransposeBiasOptions(context.op.customOptions));
 }
 
 function pool2d(onnxOp: 'MaxPool' | 'AveragePool'): OpMapping {
@@ -176,6 +194,11 @@ function resize(mode: 'linear' | 'nearest', readOptions: (context: OpContext) =>
     context.produce(0, 'nchw', Activation.NONE, (output) => context.node('Resize', [input, '', '', sizes], [output], attributes));
   };
 }
+
+/** Custom operators by their custom code. */
+export const CUSTOM_OP_MAPPINGS: Partial<Record<string, OpMapping>> = {
+  Convolution2DTransposeBias: convolution2DTransposeBias,
+};
 
 export const OP_MAPPINGS: Partial<Record<number, OpMapping>> = {
   [BuiltinOperator.CONV_2D]: conv2d,

@@ -56,6 +56,11 @@ export function operatorName(code: number): string {
   return entry ? entry[0] : `builtin op ${code}`;
 }
 
+/** A builtin operator's name, or a custom operator's own code (MediaPipe's Convolution2DTransposeBias). */
+export function operatorLabel(op: Pick<TfliteOperator, 'builtinCode' | 'customCode'>): string {
+  return op.builtinCode === BuiltinOperator.CUSTOM && op.customCode ? `CUSTOM ${op.customCode}` : operatorName(op.builtinCode);
+}
+
 export const Padding = { SAME: 0, VALID: 1 } as const;
 export type Padding = (typeof Padding)[keyof typeof Padding];
 
@@ -87,6 +92,8 @@ export interface TfliteOperator {
   outputs: number[];
   /** The BuiltinOptions union value; read with the option readers below. */
   options: FlatTable | null;
+  /** A custom operator's options, in whatever encoding that operator defines. */
+  customOptions: Uint8Array | null;
 }
 
 export interface TfliteSubgraph {
@@ -143,7 +150,7 @@ export function readTfliteModel(bytes: Uint8Array): TfliteModel {
     const operators = subgraph.tables(3).map((operator): TfliteOperator => {
       const code = operatorCodes[operator.uint32(0)];
       if (!code) throw new Error(`operator refers to missing operator code ${operator.uint32(0)}`);
-      return { ...code, inputs: operator.int32s(1), outputs: operator.int32s(2), options: operator.union(4).value };
+      return { ...code, inputs: operator.int32s(1), outputs: operator.int32s(2), options: operator.union(4).value, customOptions: operator.vectorBytes(5, 1) };
     });
     return { name: subgraph.string(4) ?? '', tensors, inputs: subgraph.int32s(1), outputs: subgraph.int32s(2), operators };
   });
@@ -222,6 +229,18 @@ export function transposeConvOptions(table: FlatTable | null): TransposeConvOpti
     strideH: table?.int32(2) ?? 0,
     activation: (table?.int8(3) ?? 0) as Activation,
   };
+}
+
+/**
+ * MediaPipe's Convolution2DTransposeBias keeps its options as a raw C struct, TfLiteTransposeConvParams:
+ * int32 padding (TfLitePadding: 1 same, 2 valid), int32 stride width, int32 stride height; no activation.
+ */
+export function convolution2DTransposeBiasOptions(bytes: Uint8Array | null): TransposeConvOptions {
+  if (!bytes || bytes.byteLength < 12) throw new Error('Convolution2DTransposeBias needs 12 bytes of options');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const padding = view.getInt32(0, true);
+  if (padding !== 1 && padding !== 2) throw new Error(`Convolution2DTransposeBias has unknown padding ${padding}`);
+  return { padding: padding === 1 ? Padding.SAME : Padding.VALID, strideW: view.getInt32(4, true), strideH: view.getInt32(8, true), activation: Activation.NONE };
 }
 
 /** AddOptions, SubOptions, MulOptions and DivOptions all hold the fused activation as field 0. */

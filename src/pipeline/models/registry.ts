@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { PipelineConfig } from '../config.ts';
 import type { ModelEntry, ModelManifest, OnnxRole } from '../model-manifest.ts';
+import { IsNetSegmenter } from '../../photo/segmentation/isnet.ts';
+import { MediaPipeSelfieSegmenter } from '../../photo/segmentation/selfie.ts';
 import { ArcFaceEmbedder } from './arcface.ts';
 import { BlazeFaceDetector } from './blazeface.ts';
 import { EyeStateClassifier } from './eye-state.ts';
@@ -31,6 +33,10 @@ export const MODEL_KINDS: { [R in OnnxRole]: Record<string, Factory<R>> } = {
   pad: { 'minifasnet-128': (session) => new MiniFasNetPad(session) },
   pose: { 'hopenet-224': (session) => new HopenetPose(session) },
   eyes: { 'eye-state-24': (session) => new EyeStateClassifier(session) },
+  segmentation: {
+    'isnet-1024': (session) => new IsNetSegmenter(session),
+    'mediapipe-selfie-256': (session) => new MediaPipeSelfieSegmenter(session),
+  },
 };
 
 /** Opens the entry's ONNX file and wraps it in the class its `kind` names. */

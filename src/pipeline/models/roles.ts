@@ -1,5 +1,6 @@
 import type { FaceGeometry, MeshFeatures, OrientedFace } from '../face-geometry.ts';
 import type { Picture } from '../picture.ts';
+import type { PersonSegmenter } from '../../photo/segmentation/person-mask.ts';
 import type { Detection, FivePoints, Point, PoseAngles, RgbImage, Template } from '../types.ts';
 
 // What each manifest role must do, independent of the network behind it. A model kind is a class
@@ -77,4 +78,6 @@ export interface RoleModels {
   pad: PadModel;
   pose: PoseModel;
   eyes: EyeStateModel;
+  /** person mask for background replacement (passport photos); the biometric pipeline never loads it */
+  segmentation: PersonSegmenter;
 }
