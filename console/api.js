@@ -31,14 +31,22 @@ function describe(text) {
   return code ? `${code} — ${message}` : text;
 }
 
-async function call(path, init = {}) {
+async function send(path, init = {}) {
   const headers = new Headers(init.headers);
   const key = apiKey();
   if (key) headers.set('Authorization', `Bearer ${key}`);
   const response = await fetch(path, { ...init, headers });
-  const text = await response.text();
-  if (!response.ok) throw new ServerError(response.status, text);
-  return text;
+  if (!response.ok) throw new ServerError(response.status, await response.text());
+  return response;
+}
+
+async function call(path, init = {}) {
+  return (await send(path, init)).text();
+}
+
+/** A file the server made (a generated photo), fetched with the key: a plain link could not send it. */
+export async function getBlob(path) {
+  return (await send(path)).blob();
 }
 
 export async function getJson(path) {
@@ -49,10 +57,10 @@ export async function postJson(path, body) {
   return call(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-/** multipart with an `image` part and a `metadata` JSON part, as every biometric endpoint takes */
-export async function postImage(path, file, metadata) {
+/** multipart with an `image` part (or `part`) and a `metadata` JSON part, as every biometric endpoint takes */
+export async function postImage(path, file, metadata, part = 'image') {
   const form = new FormData();
-  form.append('image', file, file.name || 'photo.jpg');
+  form.append(part, file, file.name || 'photo.jpg');
   if (metadata !== undefined) form.append('metadata', JSON.stringify(metadata));
   return call(path, { method: 'POST', body: form });
 }

@@ -4,6 +4,7 @@ import { extname, join } from 'node:path';
 import type { Context } from 'koa';
 import { PROJECT_ROOT } from '../config/config.ts';
 import { ApiError } from '../errors.ts';
+import type { PhotoSpec } from '../photo/specs/spec-table.ts';
 
 export const CONSOLE_PATHS = { root: '/console', file: '/console/:file' } as const;
 export const CONSOLE_DIR = join(PROJECT_ROOT, 'console');
@@ -22,11 +23,31 @@ const CONTENT_TYPES: Record<string, string> = {
 export const CONSOLE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
- * Serves the operator console's static files (console/ in the repository: plain HTML, CSS and ES
- * modules, no build step). The file list is read once at start, so a path can only name one of them.
+ * What the passport page needs of each photo spec to offer it and draw its bands: generate takes a
+ * country code and document type, and the bands are in mm of the frame.
  */
-export function consoleRouter(dir = CONSOLE_DIR): Router {
+function consoleSpecs(specs: readonly PhotoSpec[]) {
+  return specs.map((spec) => ({
+    code: spec.code,
+    label: spec.documentLabel,
+    countryCode: spec.countryCode,
+    documentType: spec.documentType,
+    widthMm: spec.widthMm,
+    heightMm: spec.heightMm,
+    headHeightMm: spec.headHeightMm,
+    eyeLineFromBottomMm: spec.eyeLineFromBottomMm ?? null,
+    background: { default: spec.background.default, editingAllowed: spec.background.editingAllowed },
+  }));
+}
+
+/**
+ * Serves the operator console's static files (console/ in the repository: plain HTML, CSS and ES
+ * modules, no build step), and the photo spec list as specs.json. The file list is read once at start,
+ * so a path can only name one of them.
+ */
+export function consoleRouter(specs: readonly PhotoSpec[], dir = CONSOLE_DIR): Router {
   const files = new Map<string, { body: Buffer; type: string }>();
+  files.set('specs.json', { body: Buffer.from(JSON.stringify(consoleSpecs(specs))), type: 'application/json; charset=utf-8' });
   for (const name of readdirSync(dir)) {
     const type = CONTENT_TYPES[extname(name)];
     if (type) files.set(name, { body: readFileSync(join(dir, name)), type });

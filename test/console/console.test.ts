@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,8 +44,8 @@ afterAll(async () => {
 });
 
 /** Waits for `selector` to appear, failing at once with the page's error box when that shows instead. */
-async function shown(selector: string): Promise<void> {
-  await page.waitForSelector(`${selector}, #error:not([hidden])`);
+async function shown(selector: string, timeout = 30_000): Promise<void> {
+  await page.waitForSelector(`${selector}, #error:not([hidden])`, { timeout });
   if (await page.isVisible('#error')) throw new Error(`the page shows an error: ${await page.textContent('#error')}`);
 }
 
@@ -59,7 +59,7 @@ describe('the console', () => {
     const redirect = await fetch(`${server.url}/console`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
     expect(redirect.headers.get('location')).toBe('/console/');
-    for (const file of ['', 'try.html', 'api.js', 'gallery.js', 'try.js', 'console.css']) {
+    for (const file of ['', 'try.html', 'passport.html', 'api.js', 'gallery.js', 'try.js', 'passport.js', 'console.css', 'specs.json']) {
       const response = await fetch(`${server.url}/console/${file}`);
       expect(response.status, file).toBe(200);
       expect(response.headers.get('content-security-policy')).toContain("default-src 'none'; script-src 'self'");
@@ -122,6 +122,7 @@ describe('the console', () => {
 
   it('Gallery: partitions, the subject with its template, health, audit rows, and delete after confirmation', async () => {
     await page.goto(`${server.url}/console/`);
+    await useKey(adminKey);
     await shown('[data-partition="console"]');
     await page.click('[data-partition="console"]');
     await shown('[data-subject="alice"]');
@@ -156,6 +157,48 @@ describe('the console', () => {
     expect(gone.status).toBe(404);
     expect(pageErrors).toEqual([]);
   }, 120_000);
+
+  it('Passport photo: analyzes, generates with the spec, draws the bands, changes layout and background, downloads', async () => {
+    await page.goto(`${server.url}/console/passport.html`);
+    await useKey(adminKey);
+    await expect.poll(() => page.locator('#spec option').count()).toBeGreaterThan(100);
+    expect(await page.inputValue('#spec')).toBe('us-passport');
+    await page.setInputFiles('#file', join(FIXTURES_DIR, 'faces/london_001/1.jpg'));
+    // analyze runs the segmentation network: seconds on a busy machine
+    await shown('#measured tr', 150_000);
+    expect(await page.textContent('#analysis')).toBe('1350 × 1350 px photo, face found');
+    expect(await page.textContent('#result-summary')).toMatch(/^US Passport: 50\.8 × 50\.8 mm, 600 × 600 px at 300 dpi/);
+    const measures = await page.locator('#measured tr').evaluateAll((rows) => rows.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(measures.map(([name, allowed, , inside]) => [name, allowed, inside])).toEqual([
+      ['head height (chin to crown)', '25.4–34.9 mm', 'yes'],
+      ['eye line from the bottom', '28.6–34.9 mm', 'yes'],
+    ]);
+    // the eye band is drawn 28.6–34.9 mm from the bottom of the 50.8 mm frame: tinted green at its middle, not at the very top
+    const tint = await page.evaluate(() => {
+      const canvas = document.querySelector('#result') as HTMLCanvasElement;
+      const g = canvas.getContext('2d')!;
+      const y = Math.round(canvas.height * (1 - (28.6 + 34.9) / 2 / 50.8));
+      return [canvas.width, Array.from(g.getImageData(2, y, 1, 1).data), Array.from(g.getImageData(2, 1, 1, 1).data)];
+    });
+    expect(tint[0]).toBe(600);
+    const [, band, top] = tint as [number, number[], number[]];
+    expect(band[1] - band[0]).toBeGreaterThan(top[1] - top[0] + 20);
+
+    // GB forbids editing the background: only "keep" is offered
+    await page.selectOption('#spec', 'gb-passport');
+    expect(await page.locator('#background option:not([disabled])').allTextContents()).toEqual(["keep the photo's"]);
+    await page.selectOption('#layout', '4x6');
+    await page.fill('#zoom', '1.1');
+    await page.click('#generate');
+    await expect.poll(() => page.textContent('#result-summary'), { timeout: 60_000 }).toMatch(/^UK Passport|^GB|35 × 45 mm/);
+    await expect.poll(() => page.locator('#downloads button').count()).toBe(2);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#downloads button >> nth=0')]);
+    const saved = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(saved);
+    expect(readFileSync(saved).subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+    await page.screenshot({ path: join(SHOTS, 'passport.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
 
   it('shows a refusal for a key without the admin scope as the server words it', async () => {
     const direct = (await (await fetch(`${server.url}/api/v1/stats`, { headers: { Authorization: `Bearer ${searchOnlyKey}` } })).json()) as { code: string; message: string };
