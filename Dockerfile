@@ -18,6 +18,8 @@ RUN node scripts/setup.mjs && npm prune --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY config ./config
 COPY src ./src
+# the operator console's static pages, served at /console/
+COPY console ./console
 
 ENV HOST=0.0.0.0 PORT=8080 DATA_DIR=/data NODE_ENV=production
 # jemalloc (installed by setup.mjs), as `npm start` runs it: on glibc's malloc the resident set grows under load

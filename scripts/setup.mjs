@@ -71,6 +71,14 @@ function ensureJemalloc() {
   aptInstall(['libjemalloc2']);
 }
 
+// Only the browser tests need a browser (`npm test` passes --with-browser): `npm start` never installs one.
+const CHROMIUM = '/usr/bin/chromium';
+
+function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  aptInstall(['chromium']);
+}
+
 function ensureNodeModules() {
   log('installing npm packages (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
@@ -120,6 +128,7 @@ function main() {
   const ready = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === fingerprint();
   ensureAptPackages();
   ensureJemalloc();
+  if (process.argv.includes('--with-browser')) ensureChromium();
   if (!ready) ensureNodeModules();
   ensureBetterSqlite();
   ensureFaissNode();

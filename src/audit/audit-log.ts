@@ -67,6 +67,7 @@ export class AuditLog {
   private readonly db: Database.Database;
   private readonly insert;
   private readonly range;
+  private readonly newest;
   private readonly decisions;
 
   constructor(path: string) {
@@ -86,6 +87,9 @@ export class AuditLog {
     this.range = this.db.prepare<[string, string], AuditEvent>(`
       SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id, claim_token_id
       FROM audit_events WHERE at >= ? AND at < ? ORDER BY seq`);
+    this.newest = this.db.prepare<[], AuditEvent>(`
+      SELECT at, request_id, key_id, operation, partition, subject_id, status, code, score, quality, threshold, decision, matched_subject_id, claim_token_id
+      FROM audit_events ORDER BY seq DESC`);
     this.decisions = this.db.prepare<[string | null, string], { decision: string; count: number }>(`
       SELECT decision, COUNT(*) AS count FROM audit_events
       WHERE key_id IS ? AND operation = ? AND code = 'ok' AND decision IS NOT NULL GROUP BY decision`);
@@ -98,6 +102,20 @@ export class AuditLog {
   /** Events with `from <= at < to` (ISO 8601 strings compare in time order), oldest first. */
   between(from: string, to: string): IterableIterator<AuditEvent> {
     return this.range.iterate(from, to);
+  }
+
+  /**
+   * The latest `limit` events that `visible` lets through, newest first. Reads back at most `scan` rows,
+   * so a key scoped to a quiet partition cannot make one request walk the whole log.
+   */
+  recent(limit: number, visible: (event: AuditEvent) => boolean, scan = 10_000): AuditEvent[] {
+    const events: AuditEvent[] = [];
+    let read = 0;
+    for (const event of this.newest.iterate()) {
+      if (visible(event)) events.push(event);
+      if (events.length >= limit || ++read >= scan) break;
+    }
+    return events;
   }
 
   /** How many successful requests of `operation` a key made, by decision (a scan: for occasional account queries). */

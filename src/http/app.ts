@@ -12,6 +12,8 @@ import type { BiometricService } from '../services/biometric.service.ts';
 import { CLAIM_PATHS, claimsRouter } from '../claims/claims.controller.ts';
 import type { ClaimsService } from '../claims/claims.service.ts';
 import { subjectsRouter } from './subjects.controller.ts';
+import { AUDIT_PATH, auditRouter } from './audit.controller.ts';
+import { CONSOLE_PATHS, consoleRouter } from './console.controller.ts';
 import { complianceRouter, PHOTO_CHECK_PATH } from '../compliance/compliance.controller.ts';
 import type { ComplianceService } from '../compliance/compliance.service.ts';
 import type { ComplianceProfiles } from '../compliance/profiles.ts';
@@ -63,6 +65,10 @@ function routeAccess(config: Config): Record<string, RouteAccess> {
     [CLAIM_PATHS.validate]: 'claim_verify',
     '/api/v1/health': config.auth.publicHealth ? 'public' : 'admin',
     [OPENAPI_PATH]: 'public',
+    [AUDIT_PATH]: 'admin',
+    // static pages: the API key is pasted into the page and sent by its API calls
+    [CONSOLE_PATHS.root]: 'public',
+    [CONSOLE_PATHS.file]: 'public',
   };
 }
 
@@ -83,6 +89,8 @@ export function createApp({ config, logger, gallery, service, mad, health, auth,
     idPhotoRouter(photo.service, auth, audit, config.photo.maxJsonBytes),
     claimsRouter(claims, config.limits),
     utilityRouter(gallery, health),
+    auditRouter(audit),
+    consoleRouter(photo.service.listSpecs()),
     subjectsRouter(gallery, (partition, subjectId) => claims.history(partition, subjectId)),
     openApiRouter(openApiDocument(config, compliance.profiles)),
     metrics.router(),

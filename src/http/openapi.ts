@@ -12,6 +12,7 @@ import { DEFAULT_PROFILE, ISSUE_CODES, SENSITIVITIES, type ComplianceProfiles } 
 import { CLAIM_PATHS, USER_ID_PATTERN } from '../claims/claims.controller.ts';
 import { CLAIM_SOURCES, TEMPLATE_SOURCES } from '../gallery/gallery.ts';
 import { MAX_PAGE_SIZE } from './subjects.controller.ts';
+import { AUDIT_PATH, MAX_AUDIT_ROWS } from './audit.controller.ts';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
@@ -286,6 +287,15 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
       '/api/v1/health': utilityOperation('health', 'Component health', 'HealthResponse', { '503': { description: 'a component is down', content: { 'application/json': { schema: ref('HealthResponse') } } } }, healthSecurity),
       '/api/v1/partitions': utilityOperation('partitions', 'Partition names (admin scope)', 'PartitionsResponse'),
       '/api/v1/stats': utilityOperation('stats', 'Subjects per partition (admin scope)', 'StatsResponse'),
+      [AUDIT_PATH]: {
+        get: {
+          operationId: 'audit',
+          summary: 'The latest audit rows, newest first, of the partitions the key may use (admin scope); the whole log: npm run audit -- export',
+          tags: ['utility'],
+          parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: MAX_AUDIT_ROWS, default: 50 } }],
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema: ref('AuditRows') } } }, ...errorResponses(UTILITY_ERRORS, 'application/json') },
+        },
+      },
       [OPENAPI_PATH]: utilityOperation('openapi', 'This document', 'OpenApiDocument', {}, [{}]),
       [METRICS_PATH]: {
         get: {
@@ -594,6 +604,37 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
           properties: {
             total_subjects: { type: 'integer', minimum: 0 },
             partitions: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'subjects per partition' },
+          },
+        },
+        AuditRows: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['events'],
+          properties: {
+            events: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['at', 'request_id', 'key_id', 'operation', 'partition', 'subject_id', 'status', 'code', 'score', 'quality', 'threshold', 'decision', 'matched_subject_id', 'claim_token_id'],
+                properties: {
+                  at: { type: 'string', format: 'date-time' },
+                  request_id: { type: 'string' },
+                  key_id: { type: ['string', 'null'] },
+                  operation: { type: 'string' },
+                  partition: { type: ['string', 'null'] },
+                  subject_id: { type: ['string', 'null'] },
+                  status: { type: 'integer' },
+                  code: { type: 'string', description: '"ok" or the error code' },
+                  score: { type: ['number', 'null'] },
+                  quality: { type: ['number', 'null'] },
+                  threshold: { type: ['number', 'null'] },
+                  decision: { type: ['string', 'null'] },
+                  matched_subject_id: { type: ['string', 'null'] },
+                  claim_token_id: { type: ['string', 'null'] },
+                },
+              },
+            },
           },
         },
         OpenApiDocument: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { const: '3.1.0' } } },

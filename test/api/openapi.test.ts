@@ -31,7 +31,7 @@ describe('the document', () => {
     expect(body.openapi).toBe('3.1.0');
     expect(Object.keys(body.paths).sort()).toEqual(
       [
-        '/api/v1/claim/enrol/image', '/api/v1/claim/enrol/token', '/api/v1/claim/verify/image', '/api/v1/claim/verify/token', '/api/v1/claim/verify/validate',
+        '/api/v1/audit', '/api/v1/claim/enrol/image', '/api/v1/claim/enrol/token', '/api/v1/claim/verify/image', '/api/v1/claim/verify/token', '/api/v1/claim/verify/validate',
         '/api/v1/delete', '/api/v1/download/{jobId}/{file}', '/api/v1/enrol', '/api/v1/health', '/api/v1/id_cropper/register',
         '/api/v1/id_cropper_register', '/api/v1/jobs/{clientJobId}/progress', '/api/v1/mad', '/api/v1/openapi.json', '/api/v1/partitions',
         '/api/v1/photo/check', '/api/v1/search', '/api/v1/stats', '/api/v1/subjects/{partition}', '/api/v1/subjects/{partition}/{subject_id}',
