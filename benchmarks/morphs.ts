@@ -12,7 +12,8 @@ import { FacePipeline } from '../src/pipeline/face-pipeline.ts';
 import { FACE_OVAL } from '../src/pipeline/models/face-mesh.ts';
 import { landmarkedPhoto } from '../tools/morph/landmarked.ts';
 import { morph, type MorphVariant } from '../tools/morph/morph.ts';
-import { postProcess, seededRandom, type PostProcess } from '../tools/morph/post-process.ts';
+import { postProcess, type PostProcess } from '../tools/morph/post-process.ts';
+import { seededRandom } from '../tools/seeded-random.ts';
 import { fixtureImages, identityOf, MODELS_DIR, PROJECT_ROOT } from './fixtures.ts';
 import { MORPHS_DIR, type SetImage, type Split } from './morph-set.ts';
 

@@ -6,7 +6,7 @@ import { measurePhoto } from '../compliance/measures/index.ts';
 import { loadProfiles } from '../compliance/profiles.ts';
 import { PROJECT_ROOT } from '../config/config.ts';
 import type { Gallery } from '../gallery/gallery.ts';
-import { openTestGallery, recordingLogger, temporaryDataDir } from '../gallery/spec-support.ts';
+import { openTestGallery, recordingLogger, temporaryDataDir } from '../../test/helpers/gallery-support.ts';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
 import { FacePipeline } from '../pipeline/face-pipeline.ts';
 import { createScoreMapper } from '../pipeline/score.ts';

@@ -6,7 +6,8 @@ import type { Template } from '../pipeline/types.ts';
 import { TemplateCipher } from '../security/template-cipher.ts';
 import type { Gallery } from './gallery.ts';
 import { openGallery, rotateTemplateKey } from './index.ts';
-import { DIMENSION, filesUnder, openTestGallery, randomUnitVector, rebuiltPartitions, recordingLogger, seededRandom, specCipher, temporaryDataDir } from './spec-support.ts';
+import { DIMENSION, filesUnder, openTestGallery, randomUnitVector, rebuiltPartitions, recordingLogger, specCipher, temporaryDataDir } from '../../test/helpers/gallery-support.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 
 let dataDir: string;
 let removeDataDir: () => void;

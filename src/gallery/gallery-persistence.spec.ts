@@ -15,9 +15,9 @@ import {
   randomUnitVector,
   rebuiltPartitions,
   recordingLogger,
-  seededRandom,
   temporaryDataDir,
-} from './spec-support.ts';
+} from '../../test/helpers/gallery-support.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 
 const PARTITIONS = ['alpha', 'beta'];
 

@@ -14,9 +14,9 @@ import {
   populate,
   probes,
   randomUnitVector,
-  seededRandom,
   temporaryDataDir,
-} from './spec-support.ts';
+} from '../../test/helpers/gallery-support.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 
 const TOP_KS = [1, 5, 20, 1000];
 

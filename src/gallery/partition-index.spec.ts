@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { IndexedTemplate } from './gallery-repository.ts';
 import { PartitionIndex } from './partition-index.ts';
-import { DIMENSION, randomUnitVector, seededRandom } from './spec-support.ts';
+import { DIMENSION, randomUnitVector } from '../../test/helpers/gallery-support.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 
 /** Templates with gaps in their ids (as after deletions) and several per subject. */
 function templates(count: number, seed: number): IndexedTemplate[] {

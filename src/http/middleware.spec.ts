@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.ts';
-import { recordingLogger, WARN } from '../gallery/spec-support.ts';
+import { recordingLogger, WARN } from '../../test/helpers/gallery-support.ts';
 import { errorResponses, requestContext } from './middleware.ts';
 
 const ERROR = 50;

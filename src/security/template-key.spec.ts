@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { recordingLogger } from '../gallery/spec-support.ts';
+import { recordingLogger } from '../../test/helpers/gallery-support.ts';
 import { TemplateCipher } from './template-cipher.ts';
 import { loadTemplateCipher } from './template-key.ts';
 

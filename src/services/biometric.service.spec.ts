@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../config/config.ts';
 import { ApiError } from '../errors.ts';
 import type { Gallery } from '../gallery/gallery.ts';
-import { openTestGallery, recordingLogger, temporaryDataDir } from '../gallery/spec-support.ts';
+import { openTestGallery, recordingLogger, temporaryDataDir } from '../../test/helpers/gallery-support.ts';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
 import { FacePipeline } from '../pipeline/face-pipeline.ts';
 import { createScoreMapper } from '../pipeline/score.ts';

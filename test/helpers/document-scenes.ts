@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { loadOpenCv } from '../../src/documents/opencv.ts';
 import type { Quad, Vec } from '../../src/documents/quad.ts';
 import { FIXTURES_DIR } from './fixtures.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 
 // Photos of ID documents made from the flat scans in fixtures/idcards: each scan is pasted onto a
 // background under a known perspective, so its true corners are known exactly. Everything is drawn
@@ -61,18 +62,6 @@ export function idCardFixtures(): IdCardFixture[] {
 
 export function backgroundFiles(): string[] {
   return readdirSync(NONFACES_DIR).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
-}
-
-/** mulberry32 */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Raster {

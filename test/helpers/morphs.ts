@@ -2,7 +2,8 @@ import { FacePipeline } from '../../src/pipeline/face-pipeline.ts';
 import { FACE_OVAL } from '../../src/pipeline/models/face-mesh.ts';
 import { landmarkedPhoto } from '../../tools/morph/landmarked.ts';
 import { morph, type MorphVariant } from '../../tools/morph/morph.ts';
-import { postProcess, seededRandom } from '../../tools/morph/post-process.ts';
+import { postProcess } from '../../tools/morph/post-process.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 import { fixture } from './fixtures.ts';
 
 /**

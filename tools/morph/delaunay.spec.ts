@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './post-process.ts';
+import { seededRandom } from '../seeded-random.ts';
 import { delaunay } from './delaunay.ts';
 
 const area = (p: { x: number; y: number }[], [a, b, c]: number[]) => Math.abs((p[b].x - p[a].x) * (p[c].y - p[a].y) - (p[c].x - p[a].x) * (p[b].y - p[a].y)) / 2;

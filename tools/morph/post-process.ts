@@ -5,18 +5,6 @@ import type { RgbImage } from '../../src/pipeline/types.ts';
 
 export type PostProcess = 'digital' | 'print_scan';
 
-/** mulberry32: a small seeded generator, so the generated set is the same on every run */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const between = (random: () => number, low: number, high: number) => low + (high - low) * random();
 
 function raw(image: RgbImage) {

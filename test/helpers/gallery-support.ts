@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect } from 'vitest';
-import type { Logger } from '../logger.ts';
-import type { Template } from '../pipeline/types.ts';
-import { TemplateCipher } from '../security/template-cipher.ts';
-import type { Gallery, SubjectMatch } from './gallery.ts';
-import { openGallery } from './index.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { Template } from '../../src/pipeline/types.ts';
+import { TemplateCipher } from '../../src/security/template-cipher.ts';
+import type { Gallery, SubjectMatch } from '../../src/gallery/gallery.ts';
+import { openGallery } from '../../src/gallery/index.ts';
 
 export const DIMENSION = 512;
 
@@ -18,18 +18,6 @@ export const specCipher = () => new TemplateCipher(Buffer.from(SPEC_TEMPLATE_KEY
 
 /** float32 inner products from FAISS (BLAS) and from float64 JS sums differ in the last bits */
 const SIMILARITY_TOLERANCE = 1e-5;
-
-/** mulberry32: small, seeded, good enough to spread unit vectors */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
