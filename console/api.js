@@ -121,3 +121,23 @@ function wrap(node) {
   td.append(node);
   return td;
 }
+
+/**
+ * Hands `handle` the photo dropped on `zone` or chosen in `input`. The input is emptied after each
+ * choice, so choosing the same photo again (say after pasting a key) is a change too.
+ */
+export function acceptPhoto(zone, input, handle) {
+  zone.addEventListener('dragover', (event) => (event.preventDefault(), zone.classList.add('over')));
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    const file = event.dataTransfer?.files[0];
+    if (file) handle(file);
+  });
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    input.value = '';
+    if (file) handle(file);
+  });
+}

@@ -1,4 +1,4 @@
-import { clearError, el, getBlob, keyForm, postImage, postJson, row, showError } from './api.js';
+import { acceptPhoto, clearError, el, getBlob, keyForm, postImage, postJson, row, showError } from './api.js';
 
 const $ = (selector) => document.querySelector(selector);
 let specs = [];
@@ -145,20 +145,7 @@ bindOutput('#adjust-x', '#adjust-x-value', 1);
 bindOutput('#adjust-y', '#adjust-y-value', 1);
 $('#spec').addEventListener('change', describeSpec);
 $('#generate-form').addEventListener('submit', (event) => (event.preventDefault(), guarded(generate)));
-const drop = $('#drop');
-drop.addEventListener('dragover', (event) => (event.preventDefault(), drop.classList.add('over')));
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (event) => {
-  event.preventDefault();
-  drop.classList.remove('over');
-  const file = event.dataTransfer?.files[0];
-  if (file) guarded(() => analyze(file));
-});
-$('#file').addEventListener('change', () => {
-  const file = $('#file').files[0];
-  $('#file').value = '';
-  if (file) guarded(() => analyze(file));
-});
+acceptPhoto($('#drop'), $('#file'), (file) => guarded(() => analyze(file)));
 keyForm(clearError);
 guarded(loadSpecs);
 

@@ -1,4 +1,4 @@
-import { clearError, keyForm, parseXml, postImage, row, showError } from './api.js';
+import { acceptPhoto, clearError, keyForm, parseXml, postImage, row, showError } from './api.js';
 
 const $ = (selector) => document.querySelector(selector);
 let photo = null;
@@ -102,21 +102,7 @@ async function enrol() {
   $('#subject-result').className = 'ok';
 }
 
-const drop = $('#drop');
-drop.addEventListener('dragover', (event) => (event.preventDefault(), drop.classList.add('over')));
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (event) => {
-  event.preventDefault();
-  drop.classList.remove('over');
-  const file = event.dataTransfer?.files[0];
-  if (file) guarded(() => choose(file));
-});
-$('#file').addEventListener('change', () => {
-  const file = $('#file').files[0];
-  // emptied, so choosing the same photo again (say after pasting a key) is a change too
-  $('#file').value = '';
-  if (file) guarded(() => choose(file));
-});
+acceptPhoto($('#drop'), $('#file'), (file) => guarded(() => choose(file)));
 $('#profile').addEventListener('change', () => photo && guarded(async () => check(await createImageBitmap(photo))));
 $('#search-form').addEventListener('submit', (event) => (event.preventDefault(), guarded(search)));
 $('#verify-form').addEventListener('submit', (event) => (event.preventDefault(), guarded(verify)));
