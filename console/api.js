@@ -141,3 +141,15 @@ export function acceptPhoto(zone, input, handle) {
     if (file) handle(file);
   });
 }
+
+export const $ = (selector) => document.querySelector(selector);
+
+/** Runs a user action, showing its failure on the page in the server's words; the last error is cleared first. */
+export async function guarded(work) {
+  clearError();
+  try {
+    await work();
+  } catch (error) {
+    showError(error);
+  }
+}

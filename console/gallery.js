@@ -1,17 +1,8 @@
-import { apiKey, clearError, el, getJson, keyForm, postJson, row, showError } from './api.js';
+import { $, apiKey, el, getJson, guarded, keyForm, postJson, row } from './api.js';
 
 const PAGE_SIZE = 25;
 const state = { partition: 'default', page: 1, total: 0, subjects: [], subject: null };
-const $ = (selector) => document.querySelector(selector);
 const fixed = (value, digits = 3) => (typeof value === 'number' ? value.toFixed(digits) : value);
-
-async function guarded(work) {
-  try {
-    await work();
-  } catch (error) {
-    showError(error);
-  }
-}
 
 // read directly rather than through getJson: a 503 still carries the components that are down
 async function loadHealth() {
@@ -97,7 +88,6 @@ async function loadAudit() {
 }
 
 async function refresh() {
-  clearError();
   // each panel on its own: one refused call (say, a key without admin scope) leaves the others shown
   await Promise.all([guarded(loadHealth), guarded(async () => (await loadPartitions(), await loadSubjects())), guarded(loadAudit)]);
 }

@@ -1,18 +1,8 @@
-import { acceptPhoto, clearError, el, getBlob, keyForm, postImage, postJson, row, showError } from './api.js';
+import { $, acceptPhoto, clearError, el, getBlob, guarded, keyForm, postImage, postJson, row } from './api.js';
 
-const $ = (selector) => document.querySelector(selector);
 let specs = [];
 let job = null;
 let result = null;
-
-async function guarded(work) {
-  clearError();
-  try {
-    await work();
-  } catch (error) {
-    showError(error);
-  }
-}
 
 const spec = () => specs.find((s) => s.code === $('#spec').value);
 

@@ -1,16 +1,6 @@
-import { acceptPhoto, clearError, keyForm, parseXml, postImage, row, showError } from './api.js';
+import { $, acceptPhoto, clearError, guarded, keyForm, parseXml, postImage, row } from './api.js';
 
-const $ = (selector) => document.querySelector(selector);
 let photo = null;
-
-async function guarded(work) {
-  clearError();
-  try {
-    await work();
-  } catch (error) {
-    showError(error);
-  }
-}
 
 function requirePhoto() {
   if (!photo) throw new Error('drop a photo first');
