@@ -104,24 +104,49 @@ function nodeIncludeDir() {
   return found;
 }
 
+// faiss-node 0.5.1 copies every search's query into `new float[]` and never frees it: 2 KiB a 512-d
+// probe, ~1 MiB a minute at a border gate's rate, for as long as the server runs. We compile its source
+// with the copy owned by a unique_ptr. The anchor must match exactly once, so a faiss-node upgrade that
+// moves it stops setup instead of silently compiling the leak back in. (Its toBuffer / fromBuffer leak
+// too; the gallery never calls them: see src/gallery/scratch-file.ts.)
+const FAISS_NODE_LEAK_FIXES = [
+  ['float *xq = new float[length];', 'std::unique_ptr<float[]> xqOwner(new float[length]);\n    float *xq = xqOwner.get();'],
+];
+
+function patchedFaissSource(original) {
+  return FAISS_NODE_LEAK_FIXES.reduce((source, [anchor, replacement]) => {
+    const count = source.split(anchor).length - 1;
+    if (count !== 1) throw new Error(`faiss-node source changed: "${anchor}" found ${count} times, expected once`);
+    return source.replace(anchor, replacement);
+  }, original);
+}
+
 function ensureFaissNode() {
   const faissDir = join(nodeModules, 'faiss-node');
   const output = join(faissDir, 'build', 'Release', 'faiss-node.node');
-  if (existsSync(output) && loads('faiss-node')) return;
-  log('building faiss-node against the system faiss (about a minute)');
+  const source = patchedFaissSource(readFileSync(join(faissDir, 'src', 'faiss.cc'), 'utf8'));
+  // the build is redone whenever the patched source is not the one it was compiled from
+  const sourceStamp = join(faissDir, 'build', 'faiss-patched.sha256');
+  const sourceHash = createHash('sha256').update(source).digest('hex');
+  const built = existsSync(sourceStamp) && readFileSync(sourceStamp, 'utf8') === sourceHash;
+  if (built && existsSync(output) && loads('faiss-node')) return;
+  log('building faiss-node (with its search leak fixed) against the system faiss (about a minute)');
   mkdirSync(dirname(output), { recursive: true });
   const compatHeader = join(faissDir, 'build', 'faiss_idx_compat.h');
   writeFileSync(compatHeader, FAISS_COMPAT_HEADER);
+  const patchedSource = join(faissDir, 'build', 'faiss-patched.cc');
+  writeFileSync(patchedSource, source);
   const addonApi = dirname(require.resolve('node-addon-api/package.json', { paths: [faissDir] }));
   run('g++', [
     '-std=c++17', '-O2', '-fPIC', '-shared', '-fopenmp', '-DNAPI_VERSION=6', '-DNAPI_CPP_EXCEPTIONS',
     '-include', compatHeader,
-    '-I', addonApi, '-I', nodeIncludeDir(),
-    join(faissDir, 'src', 'faiss.cc'),
+    '-I', addonApi, '-I', nodeIncludeDir(), '-I', join(faissDir, 'src'),
+    patchedSource,
     '-o', output,
     FAISS_STATIC_LIB, '-lblas', '-llapack', '-fopenmp',
   ]);
   if (!loads('faiss-node')) throw new Error('faiss-node was built but does not load');
+  writeFileSync(sourceStamp, sourceHash);
 }
 
 function main() {
