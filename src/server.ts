@@ -101,7 +101,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const metered = metrics.meter(faces);
   // S-MAD runs in the workers; D-MAD needs only two templates, so it runs here (and can serve any step that has both)
   const differentialModel = config.pipeline.mad.enabled ? loadMorphModels(manifest)?.differential : undefined;
-  const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold);
+  const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold, config.pipeline.mad.differentialCapture);
   const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
   const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));

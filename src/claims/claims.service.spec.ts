@@ -69,7 +69,7 @@ beforeAll(async () => {
   const policies = new PartitionPolicies(policyConfigSchema.parse({}));
   biometric = new BiometricService(gallery, faces, createScoreMapper(pipeline.manifest.recognition), policies, { maxPartitions: 100 });
   claims = new ClaimsService(tokens, biometric, faces, compliance, new EnrolmentImageRequirements(config), config, 0.45, undefined, undefined, () => now);
-  const differentialMad = new DifferentialMad(loadMorphModels(pipeline.manifest)!.differential!, madConfig.differentialThreshold);
+  const differentialMad = new DifferentialMad(loadMorphModels(pipeline.manifest)!.differential!, madConfig.differentialThreshold, madConfig.differentialCapture);
   withMad = () => new ClaimsService(tokens, biometric, faces, compliance, new EnrolmentImageRequirements(config), config, 0.45, differentialMad, undefined, () => now);
 }, 120_000);
 
@@ -182,6 +182,18 @@ describe('ClaimsService', () => {
       expect(outcome).toMatchObject({ passed: false, mad: 'failed', failureReason: 'morphing_attack_detected' });
       // the morph does match its contributor: without MAD the claim would have passed
       expect(outcome.score).toBeGreaterThanOrEqual(outcome.threshold!);
+    });
+
+    it('does not judge a live capture unlike those D-MAD was calibrated on: the claim passes on the match, mad not_applicable', async () => {
+      // a 250-pixel news photo as the live capture: its eyes are under differentialCapture.minInterEyePx apart
+      biometric.enrolFace(await pipeline.process(fixture('faces/George_W_Bush/1.jpg'), 'enrol'), { partition: 'mad', subject_id: 'in-the-wild' }, 'eid');
+      const capture = await pipeline.process(fixture('faces/George_W_Bush/5.jpg'), 'probe');
+      expect(capture.quality.measurements!.inter_eye_px).toBeLessThan(madConfig.differentialCapture.minInterEyePx);
+      const live = guarded.issueVerifyToken({ user_id: 'in-the-wild', partition: 'mad' }, client);
+      await guarded.verifyImage(live.token, fixture('faces/George_W_Bush/5.jpg'), client);
+      const outcome = guarded.validate(live.token, 'in-the-wild', client);
+      expect(outcome).toMatchObject({ passed: true, mad: 'not_applicable' });
+      expect(outcome.failureReason).toBeUndefined();
     });
   });
 });

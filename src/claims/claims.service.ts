@@ -200,16 +200,12 @@ export class ClaimsService {
   }
 
   /**
-   * The live embedding and the user's trusted templates side by side. Differential morphing-attack
-   * detection between the trusted image and the live one belongs here once a MAD model exists; until
-   * then every outcome says "not_configured".
-   */
-  /**
    * The live capture against the user's trusted templates. When it matches and MAD is on, each trusted
    * template is also checked against the live one by differential MAD: a trusted photo that is a morph
    * the live person contributed to matches them, and is exactly what a document claim must not accept.
    * A capture that does not match fails as no_match: D-MAD only judges pairs that match (two different
-   * people look like a morph pair to it).
+   * people look like a morph pair to it). Nor does it judge a capture unlike those its threshold was set
+   * on (too small, turned away): the claim then passes on the match, with mad not_applicable.
    */
   private async compareLiveCapture(token: ClaimToken, image: Uint8Array): Promise<ClaimOutcome> {
     const threshold = this.biometric.threshold(token.partition, this.defaultThreshold);
@@ -227,9 +223,9 @@ export class ClaimsService {
     if (score < threshold) return { passed: false, ...compared, mad: unjudged, failureReason: 'no_match' };
     if (!this.differentialMad) return { passed: true, ...compared, mad: 'not_configured' };
     const mad = this.differentialMad;
-    const morph = trusted.some((template) => mad.scorePair(template, live).decision === 'morph');
-    return morph ? { passed: false, ...compared, mad: 'failed', failureReason: 'morphing_attack_detected' } : { passed: true, ...compared, mad: 'passed' };
+    const verdicts = trusted.map((template) => mad.judge(template, live));
+    if (verdicts.some((verdict) => verdict.decision === 'morph')) return { passed: false, ...compared, mad: 'failed', failureReason: 'morphing_attack_detected' };
+    // the capture decides whether D-MAD judges, so it judged every trusted template or none
+    return { passed: true, ...compared, mad: verdicts[0].decision === 'not_applicable' ? 'not_applicable' : 'passed' };
   }
-
-
 }

@@ -4,6 +4,7 @@ import { ApiError } from '../errors.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
 import { multipartParser, multipartParts, readJsonBody, type BodyLimits } from './body.ts';
 import { decodeJsonText, parseMetadata, type MetadataSchemas } from './metadata.ts';
+import { serializeDifferential } from './mad-verdict.ts';
 import { formatScore, toXml, type XmlObject } from './xml.ts';
 
 const MULTIPART_PARTS = new Set(['image', 'metadata']);
@@ -122,6 +123,7 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
       model_id: outcome.modelId,
       face_count: outcome.faceCount,
       ...(outcome.duplicateOf ? { duplicate_of: { subject_id: outcome.duplicateOf.subjectId, score: formatScore(outcome.duplicateOf.score) } } : {}),
+      ...(outcome.differentialMad ? { differential_mad: serializeDifferential(outcome.differentialMad) } : {}),
     });
   });
 

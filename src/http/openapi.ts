@@ -343,6 +343,10 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
               properties: { subject_id: subjectId, score: score('calibrated similarity to the existing subject') },
               description: 'duplicate-identity check in report mode: the face was enrolled, and matches this other subject',
             },
+            differential_mad: {
+              ...ref('DifferentialMadVerdict'),
+              description: 'present when a reference_image was sent: differential MAD found no morph (bona_fide), or did not judge the pair (not_applicable, with the reason); a morph is refused with 451',
+            },
           },
         },
         Candidate: {
@@ -411,13 +415,30 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
             decision: { enum: ['bona_fide', 'morph'] },
           },
         },
+        DifferentialMadVerdict: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['threshold', 'decision'],
+          properties: {
+            score: score('D-MAD\'s probability that the photo is a morph the reference person contributed to; absent when not judged'),
+            threshold: score('configured score at or above which the photo is taken for a morph (pipeline.mad.differentialThreshold)'),
+            decision: { enum: ['bona_fide', 'morph', 'not_applicable'] },
+            reason: {
+              enum: ['capture_face_too_small', 'capture_not_frontal', 'capture_not_measured'],
+              description: 'why the pair was not judged: the reference capture is smaller or more turned away than pipeline.mad.differentialCapture allows (or was not measured)',
+            },
+          },
+        },
         MadResponse: {
           type: 'object',
           additionalProperties: false,
           required: ['s_mad'],
           properties: {
             s_mad: { ...ref('MadScore'), description: 'single-image MAD of `image` (texture, frequency, noise and outline-edge features)' },
-            d_mad: { ...ref('MadScore'), description: 'differential MAD of `image` against `reference_image`, from the two face templates; present when a reference was sent' },
+            d_mad: {
+              ...ref('DifferentialMadVerdict'),
+              description: 'differential MAD of `image` against `reference_image`, from the two face templates; present when a reference was sent; not_applicable when the reference capture is not one D-MAD can judge',
+            },
           },
         },
         ClaimEnrolTokenRequest: { type: 'object', additionalProperties: false, required: ['user_id', 'source'], properties: { user_id: userId, partition, source: { enum: [...CLAIM_SOURCES] } } },
@@ -455,7 +476,7 @@ export function openApiDocument(config: Pick<Config, 'matching' | 'auth'>, profi
             source: nullable({ enum: [...CLAIM_SOURCES] }),
             mad: {
               enum: ['not_configured', 'not_applicable', 'passed', 'failed'],
-              description: 'differential morphing-attack detection between the trusted templates and the live capture: failed (then failure_reason is morphing_attack_detected), passed, not_applicable when the capture was refused before a template was made or did not match (D-MAD only judges matching pairs), not_configured when MAD is off',
+              description: 'differential morphing-attack detection between the trusted templates and the live capture: failed (then failure_reason is morphing_attack_detected), passed, not_applicable when the capture was refused before a template was made, did not match (D-MAD only judges matching pairs) or is not one D-MAD can judge (smaller or more turned away than pipeline.mad.differentialCapture allows: the claim passes on the match), not_configured when MAD is off',
             },
             user_id: userId,
             token_id: { type: 'string' },

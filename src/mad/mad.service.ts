@@ -1,8 +1,8 @@
 import { ApiError } from '../errors.ts';
 import type { MorphCheck } from '../pipeline/face-pipeline.ts';
-import type { Embedding } from '../pipeline/models/roles.ts';
+import type { Template } from '../pipeline/types.ts';
 import type { FaceProcessor } from '../services/biometric.service.ts';
-import type { DifferentialMad } from './differential-mad.ts';
+import type { DifferentialMad, DifferentialVerdict } from './differential-mad.ts';
 import type { MadScore } from './mad-score.ts';
 
 /** The face pipeline as MAD uses it: whole-pipeline runs, plus S-MAD scoring that refuses nothing. */
@@ -12,7 +12,7 @@ export interface MorphScorer extends FaceProcessor {
 
 export interface MadVerdict {
   sMad: MadScore;
-  dMad?: MadScore;
+  dMad?: DifferentialVerdict;
 }
 
 /**
@@ -39,9 +39,10 @@ export class MadService {
 
   /**
    * D-MAD of an enrolment photo against its reference photo: throws 451 morphing_attack_detected when
-   * the photo looks like a morph the reference person contributed to.
+   * the photo looks like a morph the reference person contributed to; otherwise the verdict, which is
+   * not_applicable when the reference capture is not one D-MAD can judge.
    */
-  async assertNotMorphOf(suspect: Pick<Embedding, 'template'>, reference: Uint8Array): Promise<MadScore> {
+  async assertNotMorphOf(suspect: { template: Template }, reference: Uint8Array): Promise<DifferentialVerdict> {
     const verdict = await this.againstReference(suspect, reference);
     if (verdict.decision === 'morph') {
       throw new ApiError('morphing_attack_detected', 'the face looks like a morph that the person in reference_image contributed to (differential morphing-attack detection)', {
@@ -52,11 +53,10 @@ export class MadService {
     return verdict;
   }
 
-  private async againstReference(suspect: Pick<Embedding, 'template'>, reference: Uint8Array): Promise<MadScore> {
+  private async againstReference(suspect: { template: Template }, reference: Uint8Array): Promise<DifferentialVerdict> {
     const differential = this.differential;
     if (!differential) throw new ApiError('bad_request', 'reference_image needs differential morphing-attack detection, which is switched off (pipeline.mad.enabled) or not in the model bundle');
-    // the reference is a live capture: it goes through the probe pipeline, PAD included
-    const trusted = await this.faces.process(reference, 'probe');
-    return differential.scorePair(trusted, suspect);
+    // the reference is a live capture: it goes through the probe pipeline, PAD and quality gate included
+    return differential.judge(suspect, await this.faces.process(reference, 'probe'));
   }
 }

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { ModelManifest } from '../pipeline/model-manifest.ts';
 import { FACE_TEXTURE_FEATURES } from './face-texture.ts';
+import type { PairModel } from './differential-mad.ts';
 import { LogisticModel, logisticSchema } from './logistic.ts';
+import { TEMPLATE_PAIR_FEATURES } from './template-pair.ts';
 
 /** the manifest `kind` of the MAD weights file that `npm run train:mad` writes */
 export const MAD_MODEL_KIND = 'logistic-mad-v1';
@@ -14,7 +16,7 @@ const madFileSchema = z
     /** single-image MAD: logistic regression over `faceTextureFeatures` */
     s_mad: z.object({ features: z.literal('face-texture-v1'), model: logisticSchema }).strict(),
     /** differential MAD: logistic regression over `templatePairFeatures` of this recognition model's templates */
-    d_mad: z.object({ features: z.literal('template-pair-v1'), recognition_model_id: z.string().min(1), model: logisticSchema }).strict(),
+    d_mad: z.object({ features: z.enum(TEMPLATE_PAIR_FEATURES), recognition_model_id: z.string().min(1), model: logisticSchema }).strict(),
   })
   // how and on what the weights were trained, for people reading the file
   .passthrough();
@@ -24,7 +26,7 @@ export type MadFile = z.infer<typeof madFileSchema>;
 export interface MorphModels {
   single: LogisticModel;
   /** absent when the bundle's recognition model is not the one D-MAD was trained on */
-  differential?: LogisticModel;
+  differential?: PairModel;
 }
 
 /**
@@ -43,5 +45,5 @@ export function loadMorphModels(manifest: ModelManifest): MorphModels | undefine
     throw new Error(`${where} takes ${single.featureCount} features (input_shape [${entry.input_shape}]); this server measures ${FACE_TEXTURE_FEATURES}`);
   }
   const { d_mad } = parsed.data;
-  return { single, differential: d_mad.recognition_model_id === manifest.modelId ? new LogisticModel(d_mad.model) : undefined };
+  return { single, differential: d_mad.recognition_model_id === manifest.modelId ? { features: d_mad.features, model: new LogisticModel(d_mad.model) } : undefined };
 }

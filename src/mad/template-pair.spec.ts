@@ -3,13 +3,19 @@ import { LogisticModel } from './logistic.ts';
 import { templatePairFeatureCount, templatePairFeatures } from './template-pair.ts';
 
 describe('templatePairFeatures', () => {
-  it('gives |a − b|, a ⊙ b and the cosine, the same whichever template comes first', () => {
-    const a = Float32Array.from([0.6, 0.8, 0]);
-    const b = Float32Array.from([0, 0.6, 0.8]);
-    const features = templatePairFeatures(a, b);
-    expect(features).toHaveLength(templatePairFeatureCount(3));
+  const a = Float32Array.from([0.6, 0.8, 0]);
+  const b = Float32Array.from([0, 0.6, 0.8]);
+  it('template-pair-v1: |a − b|, a ⊙ b and the cosine, the same whichever template comes first', () => {
+    const features = templatePairFeatures('template-pair-v1', a, b);
+    expect(features).toHaveLength(templatePairFeatureCount('template-pair-v1', 3));
     expect([...features].map((v) => Number(v.toFixed(6)))).toEqual([0.6, 0.2, 0.8, 0, 0.48, 0, 0.48]);
-    expect(templatePairFeatures(b, a)).toEqual(features);
+    expect(templatePairFeatures('template-pair-v1', b, a)).toEqual(features);
+  });
+
+  it('template-cosine-v1: the cosine alone', () => {
+    expect(templatePairFeatureCount('template-cosine-v1', 3)).toBe(1);
+    expect([...templatePairFeatures('template-cosine-v1', a, b)].map((v) => Number(v.toFixed(6)))).toEqual([0.48]);
+    expect(() => templatePairFeatures('template-cosine-v1', a, Float32Array.from([1, 0]))).toThrow(/differ in length/);
   });
 });
 

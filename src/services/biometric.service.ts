@@ -2,6 +2,7 @@ import { ApiError } from '../errors.ts';
 import { DEFAULT_PARTITION, type Gallery, type SourcedTemplate, type TemplateSource } from '../gallery/gallery.ts';
 import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } from '../http/metadata.ts';
 import type { FaceBox, PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
+import type { DifferentialVerdict } from '../mad/differential-mad.ts';
 import type { MadService } from '../mad/mad.service.ts';
 import type { ScoreMapper } from '../pipeline/score.ts';
 import type { PartitionPolicies, PartitionPolicy } from './partition-policy.ts';
@@ -37,6 +38,8 @@ export interface EnrolOutcome extends Decision {
   faceCount: number;
   /** report mode of the duplicate check: the existing subject the face matched */
   duplicateOf?: DuplicateMatch;
+  /** enrolments with a reference_image: differential MAD's verdict (never `morph`: that is a 451) */
+  differentialMad?: DifferentialVerdict;
 }
 
 export interface SearchCandidate {
@@ -107,14 +110,15 @@ export class BiometricService {
   /**
    * `referenceImage`: a trusted live photo of the person; the enrolment photo is then also checked by
    * differential MAD against it, and refused (451) when it looks like a morph the person contributed to.
+   * A reference D-MAD cannot judge (too small, turned away) does not refuse the enrolment: the outcome
+   * says D-MAD was not applicable, and why.
    */
   async enrol(image: Uint8Array, metadata: EnrolMetadata, referenceImage?: Uint8Array): Promise<EnrolOutcome> {
     const face = await this.faces.process(image, 'enrol');
-    if (referenceImage) {
-      if (!this.mad) throw new ApiError('bad_request', 'reference_image needs morphing-attack detection, which this server does not run');
-      await this.mad.assertNotMorphOf(face, referenceImage);
-    }
-    return this.enrolFace(face, metadata, 'enrol');
+    if (!referenceImage) return this.enrolFace(face, metadata, 'enrol');
+    if (!this.mad) throw new ApiError('bad_request', 'reference_image needs morphing-attack detection, which this server does not run');
+    const differentialMad = await this.mad.assertNotMorphOf(face, referenceImage);
+    return { ...this.enrolFace(face, metadata, 'enrol'), differentialMad };
   }
 
   /**

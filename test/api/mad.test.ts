@@ -15,6 +15,7 @@ let server: TestServer;
 let morph: Buffer;
 const first = 'faces/london_003';
 const second = 'faces/london_004';
+const inTheWild = 'faces/George_W_Bush';
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -64,6 +65,13 @@ describe('POST /api/v1/mad', () => {
     }
   });
 
+  it('does not judge against a reference capture unlike those D-MAD was calibrated on, and says why', async () => {
+    // a 250-pixel news photo as the reference: its eyes are closer than pipeline.mad.differentialCapture.minInterEyePx
+    const { status, body } = await madScores(fixture(`${inTheWild}/1.jpg`), fixture(`${inTheWild}/5.jpg`));
+    expect(status).toBe(200);
+    expect(body.d_mad).toEqual({ decision: 'not_applicable', reason: 'capture_face_too_small', threshold: server.config.pipeline.mad.differentialThreshold });
+  });
+
   it('gives S-MAD alone without a reference image', async () => {
     const { status, body } = await madScores(fixture(`${first}/1.jpg`));
     expect(status).toBe(200);
@@ -88,5 +96,25 @@ describe('POST /api/v1/enrol with a reference_image', () => {
     const response = await postMultipart(server.url, '/api/v1/enrol', { image: fixture(`${first}/1.jpg`), referenceImage: fixture(`${first}/2.jpg`), metadata: { subject_id: 'genuine', partition: 'mad' } });
     const reply = await readXml(response);
     expect([reply.status, reply.body.status]).toEqual([200, 'OK']);
+    // XML carries numbers as text
+    const { decision, score, threshold } = reply.body.differential_mad;
+    expect([decision, Number(threshold)]).toEqual(['bona_fide', server.config.pipeline.mad.differentialThreshold]);
+    expect(Number(score)).toBeLessThan(Number(threshold));
+  });
+
+  it('enrols, and says D-MAD did not judge the pair, when the reference capture is not one it can judge', async () => {
+    const response = await postMultipart(server.url, '/api/v1/enrol', { image: fixture(`${inTheWild}/1.jpg`), referenceImage: fixture(`${inTheWild}/5.jpg`), metadata: { subject_id: 'in-the-wild', partition: 'mad' } });
+    const reply = await readXml(response);
+    expect([reply.status, reply.body.status]).toEqual([200, 'OK']);
+    expect({ ...reply.body.differential_mad, threshold: Number(reply.body.differential_mad.threshold) }).toEqual({
+      decision: 'not_applicable',
+      reason: 'capture_face_too_small',
+      threshold: server.config.pipeline.mad.differentialThreshold,
+    });
+  });
+
+  it('gives no differential_mad element on an enrolment without a reference', async () => {
+    const reply = await readXml(await postMultipart(server.url, '/api/v1/enrol', { image: fixture(`${second}/2.jpg`), metadata: { subject_id: 'no-reference', partition: 'mad' } }));
+    expect([reply.status, reply.elements.includes('differential_mad')]).toEqual([200, false]);
   });
 });
