@@ -112,11 +112,6 @@ function linesOf(lines: readonly MrzLine[], format: keyof typeof CHARACTERS_PER_
   return lines.filter((l) => Math.abs(l.characters - CHARACTERS_PER_LINE[format]) <= COUNT_TOLERANCE).length;
 }
 
-/** Whether the lines are a TD2 or TD3 zone: two or more of one format's count. Such a zone is printed on a data page, beside the portrait. */
-export function isDataPageZone(lines: readonly MrzLine[]): boolean {
-  return linesOf(lines, 'ID-2') >= 2 || linesOf(lines, 'ID-3') >= 2;
-}
-
 /**
  * The format of a document shaped like ID-2 and ID-3: ID-2 only when the evidence is clear (two or more
  * lines of TD2's 36 characters and none of TD3's 44); ID-3, the passport page and the commoner, otherwise.
