@@ -2,17 +2,20 @@
 // each condition (test/helpers/document-scenes.ts, seeded), cropped in this thread by the same
 // DocumentCropper the server's workers run, scored with the SmartDoc 2015 Jaccard index.
 // The blur and glare checks are measured, not applied, so every photo gets a score; the refusals the
-// configured thresholds would give are reported per condition beside it.
-// Writes benchmarks/results/cropper.json.
+// configured thresholds would give are reported per condition beside it. Also reported: what placed
+// each document (outline, whole photo, print), the detector's confidence in each portrait, the format
+// reported per card, and what the photos of nonfaces/ (no document in them) give. Writes benchmarks/results/cropper.json.
 //   npm run eval:cropper [-- --seeds 2] [--conditions strong_perspective,glare] [--list]
 //   (a subset of conditions writes no results file; --list prints every photo's score)
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/config.ts';
 import { DocumentCropper } from '../src/documents/document-cropper.ts';
 import { ApiError } from '../src/errors.ts';
-import { idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpers/document-scenes.ts';
+import { backgroundFiles, idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpers/document-scenes.ts';
 import { smartDocJaccard } from '../test/helpers/smartdoc-jaccard.ts';
-import { MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
+import { FIXTURES_DIR, MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
 
 const { values } = parseArgs({ options: { seeds: { type: 'string', default: '2' }, conditions: { type: 'string' }, list: { type: 'boolean', default: false } } });
 const seeds = Number(values.seeds);
@@ -34,6 +37,13 @@ interface Outcome {
   uprightCorrect?: boolean;
   hasPortrait: boolean;
   portrait?: boolean;
+  /** what placed the document (outline, whole photo, print) */
+  placedBy?: string;
+  /** the card's fixture file, and the format the cropper reported */
+  file: string;
+  documentType?: string;
+  /** the face detector's confidence in the portrait */
+  portraitScore?: number;
   wouldRefuse?: string;
   sharpness?: number;
   glareShare?: number;
@@ -53,11 +63,15 @@ for (const condition of conditions) {
         const wouldRefuse = result.measures.sharpness < checks.minSharpness ? 'document_blurred' : result.measures.glareShare > checks.maxGlareShare ? 'document_glare' : undefined;
         outcomes.push({
           name: scene.name,
+          file: card.file,
+          documentType: result.documentType,
+          placedBy: result.placedBy,
           condition,
           jaccard: smartDocJaccard(scene.corners, result.corners, FRAME.width, FRAME.height),
           uprightCorrect: nearest.indexOf(Math.min(...nearest)) === 0,
           hasPortrait: card.hasPortrait,
           portrait: result.portrait !== undefined,
+          portraitScore: result.portraitScore,
           wouldRefuse,
           sharpness: result.measures.sharpness,
           glareShare: result.measures.glareShare,
@@ -65,7 +79,7 @@ for (const condition of conditions) {
         });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
-        outcomes.push({ name: scene.name, condition, jaccard: 0, refused: error.code, hasPortrait: card.hasPortrait, ms: performance.now() - started });
+        outcomes.push({ name: scene.name, file: card.file, condition, jaccard: 0, refused: error.code, hasPortrait: card.hasPortrait, ms: performance.now() - started });
       }
     }
   }
@@ -101,7 +115,29 @@ console.log('overall', overall);
 if (values.list) for (const o of outcomes) console.log('photo', o.name, round(o.jaccard, 3), o.refused ?? '');
 const portraitsMissed = outcomes.filter((o) => o.hasPortrait && !o.refused && !o.portrait).map((o) => o.name);
 console.log('portraits missed', portraitsMissed);
+const falsePortraits = outcomes.filter((o) => !o.hasPortrait && o.portrait).map((o) => ({ name: o.name, score: o.portraitScore }));
+const placedByText = outcomes.filter((o) => o.placedBy === 'text').map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), ms: Math.round(o.ms) }));
+console.log('documents placed from their print (no outline found)', placedByText);
+// the format reported for each card over its cropped photos (ID-2 vs ID-3 is read from the MRZ)
+const documentTypes = Object.fromEntries(cards.map((card) => {
+  const reported = outcomes.filter((o) => o.file === card.file && o.documentType);
+  return [card.file, Object.fromEntries([...new Set(reported.map((o) => o.documentType!))].map((type) => [type, reported.filter((o) => o.documentType === type).length]))];
+}));
+console.log('document types', documentTypes);
+console.log('portraits on documents without one', falsePortraits);
 if (conditions.length < SCENE_CONDITIONS.length) process.exit(0);
+
+// Photos with no document in them: each should be refused. What placed a "document" where one was cut.
+const nonfaces: Array<{ file: string; refused?: string; placed_by?: string }> = [];
+for (const file of backgroundFiles()) {
+  try {
+    nonfaces.push({ file, placed_by: (await cropper.crop(readFileSync(resolve(FIXTURES_DIR, 'nonfaces', file)))).placedBy });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    nonfaces.push({ file, refused: error.code });
+  }
+}
+console.log('nonfaces', nonfaces.filter((n) => !n.refused));
 writeResults('cropper', {
   method: 'SmartDoc 2015 Jaccard index: found and true quadrilaterals mapped into the document frame by the homography of the true corners; a refused photo scores 0',
   data: { cards: cards.length, conditions: SCENE_CONDITIONS, seeds_per_card_and_condition: seeds, photo_size: '1600×1200 JPEG q90', generator: 'test/helpers/document-scenes.ts' },
@@ -109,5 +145,9 @@ writeResults('cropper', {
   overall,
   by_condition: byCondition,
   portraits_missed: portraitsMissed,
+  placed_by_text: placedByText,
+  document_types_by_card: documentTypes,
+  portraits_on_documents_without_one: falsePortraits,
+  nonfaces: { photos: nonfaces.length, refused: nonfaces.filter((n) => n.refused).length, documents_found: nonfaces.filter((n) => !n.refused) },
   worst: [...outcomes].sort((a, b) => a.jaccard - b.jaccard).slice(0, 15).map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), refused: o.refused })),
 });

@@ -1,19 +1,23 @@
-import sharp from 'sharp';
 import { ApiError } from '../errors.ts';
 import type { PipelineConfig } from '../pipeline/config.ts';
 import { decodeImage } from '../pipeline/decode.ts';
 import { loadModelManifest } from '../pipeline/model-manifest.ts';
 import { loadModel } from '../pipeline/models/registry.ts';
 import type { FaceDetector } from '../pipeline/models/roles.ts';
-import { Picture } from '../pipeline/picture.ts';
 import type { FaceBox, RgbImage } from '../pipeline/types.ts';
 import { searchDocument, SEARCH_LONG_SIDE } from './document-finder.ts';
 import type { DocumentsConfig } from './config.ts';
 import { checkDocument, measureDocument, type DocumentMeasures } from './document-checks.ts';
+import { cropPortrait, detectAcross, FACE_SEARCH_SIDE } from './document-faces.ts';
 import { loadOpenCv, type OpenCv } from './opencv.ts';
+import { formatOfMrz, mrzLines } from './mrz-lines.ts';
+import { clamp, jpeg, resize, rotate, type QuarterTurn } from './raster.ts';
+import { textBoxes } from './text-boxes.ts';
+import type { TextDetector } from './text-detector.ts';
+import { documentFromText } from './text-extent.ts';
 import { DOCUMENT_ASPECTS, documentType, orderQuad, quadSides, rotateQuad, type DocumentType, type Quad, type Vec } from './quad.ts';
 
-export type Rotation = 0 | 90 | 180 | 270;
+export type Rotation = QuarterTurn;
 
 export interface CroppedDocument {
   /** JPEG of the upright document */
@@ -21,38 +25,40 @@ export interface CroppedDocument {
   /** the document's corners in the photo (after its EXIF orientation), clockwise from the document's top-left */
   corners: Quad;
   confidence: number;
+  /** what placed the document: its outline, the whole photo (a scan), or its print (no outline found) */
+  placedBy: 'outline' | 'whole_photo' | 'text';
   documentType: DocumentType;
   /** the clockwise quarter turn, degrees, that makes the document as it lay in the photo upright */
   rotation: Rotation;
   /** JPEG of the face printed on the document, when there is one */
   portrait?: Buffer;
+  /** the face detector's confidence in the portrait */
+  portraitScore?: number;
   /** what the blur and glare checks measured */
   measures: DocumentMeasures;
 }
 
 export type CropperOptions = Pick<DocumentsConfig, 'maxOutputSide' | 'minDocumentPixels' | 'minSharpness' | 'maxGlareShare'> & { maxImagePixels: number };
 
-/** Orientation and portrait search run on the document shrunk to this long side: faces on it are large. */
-const FACE_SEARCH_SIDE = 480;
-
-/**
- * A document longer than this (width ÷ height) is searched for faces in overlapping pieces about this
- * shape: the detector letterboxes its input to a square, so on a long strip (a card's front and back
- * scanned side by side) the portrait would shrink to a few input pixels. ID-1 and ID-3 are one piece.
- */
-const FACE_PIECE_ASPECT = 1.6;
-
 /** A photo shaped like an ID format to within this is taken as the document itself when no outline is found. */
 const WHOLE_FRAME_TOLERANCE = 0.03;
+
+/**
+ * The photo's long side where text is looked for. At the outline search's 720 pixels the print of a
+ * document spanning half the photo is 5–8 pixels high, too small for the detector; at 960 (PaddleOCR's
+ * own default) it finds the machine-readable zone.
+ */
+const TEXT_SEARCH_SIDE = 960;
+
+/** confidence reported for a document placed from its text alone: no edge of it was seen */
+const TEXT_EXTENT_CONFIDENCE = 0.3;
 
 /** detector confidence a face on a document needs to count as its portrait: with BlazeFace, 0.75 returns no portrait on the card backs of the eval set, 0.7 returns one on 14 % of them */
 const PORTRAIT_MIN_SCORE = 0.75;
 
+
 /** a face this certain decides orientation alone, without a look at the document the other way up */
 const CLEAR_FACE_SCORE = 0.97;
-
-/** The printed portrait's crop around the detected face box: head and shoulders, as on the document. */
-const PORTRAIT_MARGIN = { side: 0.35, top: 0.45, bottom: 0.35 };
 
 /**
  * Photo of an ID document → the document alone, straightened and upright, with its corners and portrait.
@@ -62,14 +68,17 @@ export class DocumentCropper {
   private constructor(
     private readonly cv: OpenCv,
     private readonly faces: FaceDetector,
+    /** the bundle's text detector, when it has one: where no outline is found, the print places the document */
+    private readonly text: TextDetector | undefined,
     private readonly options: CropperOptions,
   ) {}
 
-  /** Loads OpenCV and the model bundle's face detector (whatever kind its manifest names). */
+  /** Loads OpenCV, the model bundle's face detector and its text detector (whatever kinds its manifest names). */
   static async create(modelsDir: string, pipeline: PipelineConfig, options: CropperOptions): Promise<DocumentCropper> {
-    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection']);
+    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection', 'text']);
     const detector = await loadModel('detection', manifest.roles.detection!, manifest, pipeline);
-    return new DocumentCropper(await loadOpenCv(), detector, options);
+    const text = manifest.roles.text ? await loadModel('text', manifest.roles.text, manifest, pipeline) : undefined;
+    return new DocumentCropper(await loadOpenCv(), detector, text, options);
   }
 
   async crop(bytes: Uint8Array): Promise<CroppedDocument> {
@@ -81,17 +90,24 @@ export class DocumentCropper {
     const found = searchDocument(this.cv, small);
     let quad: Quad;
     let confidence: number;
+    let placedBy: CroppedDocument['placedBy'];
     if (found.kind === 'found') {
       quad = toPhoto(found.quad);
       confidence = found.confidence;
+      placedBy = 'outline';
     } else if (documentType(photo.width / photo.height, WHOLE_FRAME_TOLERANCE) !== 'unknown') {
       // A scan or a close-up: the document is the whole photo, its edges at (or past) the frame.
       quad = [[0, 0], [photo.width - 1, 0], [photo.width - 1, photo.height - 1], [0, photo.height - 1]];
       confidence = 0.5;
+      placedBy = 'whole_photo';
     } else if (found.kind === 'cut') {
       throw new ApiError('document_cut', 'the document runs off the edge of the photo: photograph it whole, with a margin around it');
     } else {
-      throw new ApiError('document_not_found', 'no document was found in the photo');
+      const fromText = await this.documentFromText(photo);
+      if (!fromText) throw new ApiError('document_not_found', 'no document was found in the photo');
+      quad = fromText;
+      confidence = TEXT_EXTENT_CONFIDENCE;
+      placedBy = 'text';
     }
 
     const sides = quadSides(quad);
@@ -108,11 +124,22 @@ export class DocumentCropper {
       image: await jpeg(upright),
       corners,
       confidence: round(confidence),
-      documentType: straight.type,
+      placedBy,
+      // ID-2 has ID-3's shape: its machine-readable zone tells them apart
+      documentType: straight.type === 'ID-3' ? formatOfMrz(mrzLines(this.cv, upright)) : straight.type,
       rotation: uprightTurn(corners),
       measures,
-      ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])) } : {}),
+      ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])), portraitScore: round(faces[0].score) } : {}),
     };
+  }
+
+  /** Where the photo's print says the document is (text-extent.ts), in photo pixels; only when no outline was found. */
+  private async documentFromText(photo: RgbImage): Promise<Quad | undefined> {
+    if (!this.text) return undefined;
+    const scale = Math.min(1, TEXT_SEARCH_SIDE / Math.max(photo.width, photo.height));
+    const image = scale < 1 ? await resize(photo, Math.round(photo.width * scale), Math.round(photo.height * scale)) : photo;
+    const quad = documentFromText(textBoxes(this.cv, await this.text.textMap(image)), image.width, image.height);
+    return quad?.map(([x, y]): Vec => [((x + 0.5) * photo.width) / image.width - 0.5, ((y + 0.5) * photo.height) / image.height - 0.5]) as Quad | undefined;
   }
 
   /** The quad mapped onto a rectangle of the document's own shape, long side horizontal. */
@@ -161,7 +188,7 @@ export class DocumentCropper {
     const views: Array<{ rotation: 0 | 180; faces: FaceBox[] }> = [];
     for (const rotation of [0, 180] as const) {
       const view = rotation === 0 ? small : await rotate(small, rotation);
-      views.push({ rotation, faces: (await this.detectAcross(view)).filter((f) => f.score >= PORTRAIT_MIN_SCORE) });
+      views.push({ rotation, faces: (await detectAcross(this.faces, view)).filter((f) => f.score >= PORTRAIT_MIN_SCORE) });
       // a clear face settles it: the other way up only matters when the face is doubtful or missing
       if ((views[0].faces[0]?.score ?? 0) >= CLEAR_FACE_SCORE) {
         views.push({ rotation: 180, faces: [] });
@@ -181,20 +208,6 @@ export class DocumentCropper {
     const other = views.find((v) => v.rotation !== rotation)!.faces;
     const upright = same.length > 0 ? same : other.map((f) => ({ ...f, x1: small.width - f.x2, x2: small.width - f.x1, y1: small.height - f.y2, y2: small.height - f.y1 }));
     return { rotation, faces: upright.map((f) => ({ ...f, x1: f.x1 / scale, y1: f.y1 / scale, x2: f.x2 / scale, y2: f.y2 / scale })) };
-  }
-
-  /** Faces on the (landscape) document, best first, looked for in pieces of FACE_PIECE_ASPECT when it is longer. */
-  private async detectAcross(document: RgbImage): Promise<FaceBox[]> {
-    const pieces = Math.ceil(document.width / document.height / FACE_PIECE_ASPECT - 0.05);
-    if (pieces <= 1) return this.faces.detect(new Picture(document));
-    const width = Math.round(document.height * FACE_PIECE_ASPECT);
-    const faces: FaceBox[] = [];
-    for (let k = 0; k < pieces; k++) {
-      const left = Math.round(((document.width - width) * k) / (pieces - 1));
-      const piece = await extract(document, { left, top: 0, width, height: document.height });
-      for (const f of await this.faces.detect(new Picture(piece))) faces.push({ ...f, x1: f.x1 + left, x2: f.x2 + left });
-    }
-    return faces.sort((a, b) => b.score - a.score);
   }
 }
 
@@ -233,48 +246,6 @@ async function decodePhoto(bytes: Uint8Array, maxPixels: number): Promise<RgbIma
     }
     throw error;
   }
-}
-
-async function resize(image: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-}
-
-async function rotate(image: RgbImage, degrees: Rotation): Promise<RgbImage> {
-  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .rotate(degrees)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-}
-
-async function cropPortrait(image: RgbImage, face: FaceBox): Promise<RgbImage> {
-  const w = face.x2 - face.x1;
-  const h = face.y2 - face.y1;
-  const left = clamp(Math.round(face.x1 - w * PORTRAIT_MARGIN.side), 0, image.width - 1);
-  const top = clamp(Math.round(face.y1 - h * PORTRAIT_MARGIN.top), 0, image.height - 1);
-  const right = clamp(Math.round(face.x2 + w * PORTRAIT_MARGIN.side), left + 1, image.width);
-  const bottom = clamp(Math.round(face.y2 + h * PORTRAIT_MARGIN.bottom), top + 1, image.height);
-  return extract(image, { left, top, width: right - left, height: bottom - top });
-}
-
-async function extract(image: RgbImage, region: { left: number; top: number; width: number; height: number }): Promise<RgbImage> {
-  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .extract(region)
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-}
-
-function jpeg(image: RgbImage): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, v));
 }
 
 function round(v: number): number {

@@ -8,8 +8,8 @@ export type DocumentType = 'ID-1' | 'ID-2' | 'ID-3' | 'unknown';
 
 /**
  * ISO/IEC 7810 sizes, width ÷ height in landscape. ID-2 (105 × 74 mm) and ID-3 (125 × 88 mm) have the
- * same shape to within 0.1 %, so a photo alone cannot tell them apart: 1.42 is reported as ID-3, the
- * passport data page, by far the commoner of the two.
+ * same shape to within 0.1 %, so the shape alone cannot tell them apart: 1.42 is ID-3, the passport data
+ * page and by far the commoner, unless the machine-readable zone says ID-2 (mrz-lines.ts).
  */
 export const DOCUMENT_ASPECTS: ReadonlyArray<{ type: DocumentType; aspect: number }> = [
   { type: 'ID-1', aspect: 85.6 / 53.98 },

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad', 'segmentation'] as const;
+export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad', 'segmentation', 'text'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 /** every role but `mad`, whose weights are a small JSON file (src/mad/), is an ONNX network */
 export type OnnxRole = Exclude<ModelRole, 'mad'>;
@@ -38,7 +38,8 @@ const modelEntrySchema = z
     file: z.string().min(1).regex(/^[^/\\]+$/, 'a file name inside the models directory'),
     model_id: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    input_shape: z.array(z.number().int().positive()),
+    /** −1 for a dimension the model leaves free (a fully convolutional network takes any size) */
+    input_shape: z.array(z.number().int().refine((d) => d > 0 || d === -1, 'a positive size, or −1 for a free one')),
     score_calibration: scoreCalibrationSchema.optional(),
     /**
      * recognition only: a detection whose raw embedding is shorter than this is not a face (ArcFace-style

@@ -39,6 +39,13 @@ export interface ImageInput {
   shape: readonly number[];
 }
 
+/** The single input's shape as the model declares it, −1 for each dimension it leaves free. */
+export function declaredInputShape(session: InferenceSession): number[] {
+  const meta = session.inputMetadata[0];
+  if (session.inputMetadata.length !== 1 || !meta?.isTensor) throw new Error('model must have exactly one tensor input');
+  return meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1));
+}
+
 const isChannelCount = (d: number) => d === 1 || d === 3;
 
 export function imageInput(session: InferenceSession): ImageInput {

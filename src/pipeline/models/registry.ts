@@ -3,6 +3,7 @@ import type { PipelineConfig } from '../config.ts';
 import type { ModelEntry, ModelManifest, OnnxRole } from '../model-manifest.ts';
 import { IsNetSegmenter } from '../../photo/segmentation/isnet.ts';
 import { MediaPipeSelfieSegmenter } from '../../photo/segmentation/selfie.ts';
+import { PaddleTextDetector } from '../../documents/text-detector.ts';
 import { ArcFaceEmbedder } from './arcface.ts';
 import { BlazeFaceDetector } from './blazeface.ts';
 import { EyeStateClassifier } from './eye-state.ts';
@@ -10,7 +11,7 @@ import { MediaPipeFaceMesh } from './face-mesh.ts';
 import { HopenetPose } from './hopenet.ts';
 import { Landmark68 } from './landmark68.ts';
 import { MiniFasNetPad } from './minifasnet.ts';
-import { imageInput, openSession, type InferenceSession } from './onnx.ts';
+import { declaredInputShape, openSession, type InferenceSession } from './onnx.ts';
 import type { RoleModels } from './roles.ts';
 import { UltraFaceDetector } from './ultraface.ts';
 
@@ -37,6 +38,7 @@ export const MODEL_KINDS: { [R in OnnxRole]: Record<string, Factory<R>> } = {
     'isnet-1024': (session) => new IsNetSegmenter(session),
     'mediapipe-selfie-256': (session) => new MediaPipeSelfieSegmenter(session),
   },
+  text: { 'ppocr-db-det': (session) => new PaddleTextDetector(session) },
 };
 
 /** Opens the entry's ONNX file and wraps it in the class its `kind` names. */
@@ -47,7 +49,7 @@ export async function loadModel<R extends OnnxRole>(role: R, entry: ModelEntry, 
     throw new Error(`models/${manifest.file}: ${role} model ${entry.file} has kind "${entry.kind}", which this server does not know (known: ${known})`);
   }
   const session = await openSession(join(manifest.modelsDir, entry.file), config.intraOpThreads);
-  const actual = imageInput(session).shape;
+  const actual = declaredInputShape(session);
   if (actual.join() !== entry.input_shape.join()) {
     throw new Error(`models/${manifest.file}: ${entry.file} declares input_shape [${entry.input_shape}], the model has [${actual}]`);
   }

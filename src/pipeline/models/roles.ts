@@ -1,6 +1,7 @@
 import type { FaceGeometry, MeshFeatures, OrientedFace } from '../face-geometry.ts';
 import type { Picture } from '../picture.ts';
 import type { PersonSegmenter } from '../../photo/segmentation/person-mask.ts';
+import type { TextDetector } from '../../documents/text-detector.ts';
 import type { Detection, FivePoints, Point, PoseAngles, RgbImage, Template } from '../types.ts';
 
 // What each manifest role must do, independent of the network behind it. A model kind is a class
@@ -80,4 +81,6 @@ export interface RoleModels {
   eyes: EyeStateModel;
   /** person mask for background replacement (passport photos); the biometric pipeline never loads it */
   segmentation: PersonSegmenter;
+  /** text probability map (the ID-document cropper, when no outline is found); the biometric pipeline never loads it */
+  text: TextDetector;
 }

@@ -1,0 +1,45 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { fixture } from '../../test/helpers/fixtures.ts';
+import type { RgbImage } from '../pipeline/types.ts';
+import { formatOfMrz, mrzLines } from './mrz-lines.ts';
+import { loadOpenCv } from './opencv.ts';
+
+// The idcards fixtures are flat scans of data pages, so each is a straightened document as the cropper
+// hands it over. Three carry a TD2 zone (2 × 36): the ICAO TD2 specimen page, the ICAO "typical TD2
+// layout" figure and the Romanian card; the passports and the US visa carry TD3 zones (2 × 44).
+
+async function scan(file: string, turn: 0 | 180 = 0): Promise<RgbImage> {
+  const { data, info } = await sharp(fixture(`idcards/${file}`)).removeAlpha().rotate(turn).raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+describe('mrzLines', () => {
+  it.each(['passport-td2.jpg', '100_pass2-uto.jpg', '100_id-rou.jpg'])('counts 36 characters on the TD2 lines of %s: ID-2', async (file) => {
+    const lines = mrzLines(await loadOpenCv(), await scan(file));
+    expect(lines.filter((l) => Math.abs(l.characters - 36) <= 1).length).toBeGreaterThanOrEqual(2);
+    expect(formatOfMrz(lines)).toBe('ID-2');
+  });
+
+  it.each(['100_pass-cze2.jpg', '100_pass-hrv.jpg', '100_pass-ltu.jpg', '100_pass-polx.jpg', '100_visa-usa.jpg', '43_pass-twn.jpg', '100_pass-chn.jpg'])('counts about 44 on the TD3 lines of %s: ID-3', async (file) => {
+    const lines = mrzLines(await loadOpenCv(), await scan(file));
+    expect(lines.filter((l) => Math.abs(l.characters - 44) <= 2).length).toBeGreaterThanOrEqual(2);
+    expect(formatOfMrz(lines)).toBe('ID-3');
+  });
+
+  it.each(['0_id-esp.png', '100_id-che.jpg', '77_card-cmw.png'])('counts 30 on the TD1 lines of the card back %s', async (file) => {
+    const lines = mrzLines(await loadOpenCv(), await scan(file));
+    expect(lines.filter((l) => Math.abs(l.characters - 30) <= 1).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads the zone of a document the wrong way up alike', async () => {
+    const lines = mrzLines(await loadOpenCv(), await scan('passport-td2.jpg', 180));
+    expect(formatOfMrz(lines)).toBe('ID-2');
+  });
+
+  it('keeps ID-3 without clear evidence: no zone, or lines of both counts', () => {
+    expect(formatOfMrz([])).toBe('ID-3');
+    expect(formatOfMrz([{ characters: 36, periodicity: 0.6 }])).toBe('ID-3');
+    expect(formatOfMrz([{ characters: 36, periodicity: 0.6 }, { characters: 36, periodicity: 0.5 }, { characters: 44, periodicity: 0.6 }])).toBe('ID-3');
+  });
+});

@@ -1,0 +1,70 @@
+import { readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { DocumentCropper } from '../../src/documents/document-cropper.ts';
+import { ApiError } from '../../src/errors.ts';
+import { MODELS_DIR } from '../../benchmarks/fixtures.ts';
+import { idCardFixtures, SCENE_CONDITIONS, synthesizeScene, type SceneCondition } from '../helpers/document-scenes.ts';
+import { fixture, FIXTURES_DIR } from '../helpers/fixtures.ts';
+import { smartDocJaccard } from '../helpers/smartdoc-jaccard.ts';
+
+// The cropper as its worker runs it (OpenCV, the bundle's face and text detectors) on photos made from
+// the idcards fixtures with their true corners, the same photos `npm run eval:cropper` scores: each
+// case names the eval's photo it reproduces.
+
+let cropper: DocumentCropper;
+
+beforeAll(async () => {
+  const config = loadConfig({});
+  cropper = await DocumentCropper.create(MODELS_DIR, config.pipeline, { ...config.documents, maxImagePixels: config.pipeline.maxImagePixels });
+});
+
+/** the eval's photo of `file` under `condition`, its `copy`-th seed (as benchmarks/cropper-eval.ts numbers them) */
+function evalScene(file: string, condition: SceneCondition, copy = 0) {
+  const cards = idCardFixtures();
+  const index = cards.findIndex((c) => c.file === file);
+  return synthesizeScene(cards[index], condition, 1 + index * 100 + copy * 10_000 + SCENE_CONDITIONS.indexOf(condition) * 1000);
+}
+
+describe('DocumentCropper', () => {
+  it('returns the portrait of a data page, upright, and its detector score', async () => {
+    const result = await cropper.crop((await evalScene('100_pass-hrv.jpg', 'any_rotation')).image);
+    expect(result.portrait).toBeInstanceOf(Buffer);
+    expect(result.portraitScore).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('returns no portrait for the card backs on a plain desk', async () => {
+    for (const file of ['100_id-usa.jpg', '77_card-cmw.png', '0_id-esp.png', '100_id-che.jpg']) {
+      const result = await cropper.crop((await evalScene(file, 'plain_desk')).image);
+      expect(result.portrait, file).toBeUndefined();
+    }
+  });
+
+  it('places a document whose outline is lost in the background from its print, with a lower confidence', async () => {
+    // pass-cze2-photo_background-11501: no outline is found; the document was refused before the text fallback
+    const scene = await evalScene('100_pass-cze2.jpg', 'photo_background', 1);
+    const result = await cropper.crop(scene.image);
+    expect(result.placedBy).toBe('text');
+    expect(result.confidence).toBeLessThan(0.5);
+    expect(smartDocJaccard(scene.corners, result.corners, 1000, 700)).toBeGreaterThan(0.85);
+  });
+
+  it('finds no document in the print-free photos of nonfaces/', async () => {
+    const photos = readdirSync(resolve(FIXTURES_DIR, 'nonfaces')).filter((f) => /\.jpe?g$/i.test(f));
+    const placedFromText: string[] = [];
+    for (const photo of photos) {
+      try {
+        if ((await cropper.crop(fixture(`nonfaces/${photo}`))).placedBy === 'text') placedFromText.push(photo);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+      }
+    }
+    expect(placedFromText).toEqual([]);
+  });
+
+  it('tells ID-2 from ID-3 by the machine-readable zone: TD2 lines of 36 characters, TD3 lines of 44', async () => {
+    expect((await cropper.crop((await evalScene('passport-td2.jpg', 'plain_desk')).image)).documentType).toBe('ID-2');
+    expect((await cropper.crop((await evalScene('100_pass-hrv.jpg', 'plain_desk')).image)).documentType).toBe('ID-3');
+  });
+});
