@@ -55,8 +55,9 @@ describe('ShardedIndex (shards owned by worker threads)', () => {
     for (const entry of gone) expect((await index.search(entry.vector, 5)).map((m) => m.subjectId)).not.toContain('subject-7');
     await removing;
     expect(index.size).toBe(entries.length - 2);
-    index.add(gone);
+    const readding = index.add(gone);
     expect((await index.search(gone[0].vector, 1))[0].subjectId).toBe('subject-7');
+    await readding;
   });
 
   it('leaves the event loop free while the shards scan', async () => {
