@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     queries: { type: 'string', default: '1000' },
     /** up to this size, also build one shard of the same data to compare exact-scan times (doubles memory) */
     'compare-up-to': { type: 'string', default: '200000' },
+    /** random: isotropic unit vectors; shaped: impostor cosines spread as the calibration measured */
+    gallery: { type: 'string', default: 'random' },
     name: { type: 'string', default: 'search-mate' },
   },
 });
@@ -64,7 +66,7 @@ function normalise(vector: Float32Array): Float32Array {
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, i) => sum + value * b[i], 0);
 
 /** Inverse CDF of the calibration's genuine cosines, piecewise linear through min, p1 … p99, max. */
-function genuineCosineSampler(): { draw: (u: number) => number; source: unknown } {
+function genuineCosineSampler(): { draw: (u: number) => number; impostorSd: number; source: unknown } {
   const calibration = JSON.parse(readFileSync(join(RESULTS_DIR, 'calibration.json'), 'utf8'));
   const genuine = calibration.cosine.genuine as { min: number; max: number; count: number; percentiles: Record<string, number> };
   const knots: Array<[number, number]> = [[0, genuine.min], ...Object.entries(genuine.percentiles).map(([p, value]): [number, number] => [Number(p.slice(1)) / 100, value]), [1, genuine.max]];
@@ -75,12 +77,11 @@ function genuineCosineSampler(): { draw: (u: number) => number; source: unknown 
     const [q1, v1] = knots[upper];
     return v0 + ((u - q0) / (q1 - q0)) * (v1 - v0);
   };
-  return { draw, source: { pairs: genuine.count, percentiles: genuine.percentiles, min: genuine.min, max: genuine.max, generated: calibration.generated } };
+  return { draw, impostorSd: calibration.cosine.impostor.sd, source: { pairs: genuine.count, percentiles: genuine.percentiles, min: genuine.min, max: genuine.max, generated: calibration.generated } };
 }
 
-/** A probe at cosine `c` to `mate`: c·mate + √(1−c²)·u, u a random unit vector orthogonal to mate. */
-function mateProbe(mate: Float32Array, c: number, draw: () => number): Float32Array {
-  const noise = Float32Array.from({ length: DIMENSION }, draw);
+/** A probe at cosine `c` to `mate`: c·mate + √(1−c²)·u, u a gallery-like unit vector made orthogonal to mate. */
+function mateProbe(mate: Float32Array, c: number, noise: Float32Array): Float32Array {
   const along = dot(noise, mate);
   for (let i = 0; i < DIMENSION; i++) noise[i] -= along * mate[i];
   normalise(noise);
@@ -104,6 +105,39 @@ async function fixtureTemplates(): Promise<Map<string, Float32Array[]>> {
   return byIdentity;
 }
 
+/**
+ * Unit vectors spread like real templates of different people. Isotropic 512-d vectors have impostor
+ * cosines with sd 1/√512 = 0.044; the calibration measured 0.099 for real faces: embeddings use fewer
+ * directions. A shaped vector is a random mix of real fixture templates (the basis, people never planted)
+ * plus isotropic noise, the noise weight chosen so that the cosine between two of them has the measured sd.
+ */
+function shapedGenerator(basis: readonly Float32Array[], targetSd: number, draw: () => number) {
+  const make = (noiseWeight: number) => (out: Float32Array) => {
+    out.fill(0);
+    for (const template of basis) {
+      const weight = draw() / Math.sqrt(basis.length);
+      for (let i = 0; i < DIMENSION; i++) out[i] += weight * template[i];
+    }
+    for (let i = 0; i < DIMENSION; i++) out[i] += (noiseWeight * draw()) / Math.sqrt(DIMENSION);
+    return normalise(out);
+  };
+  const cosineSd = (noiseWeight: number) => {
+    const generate = make(noiseWeight);
+    const cosines = Array.from({ length: 600 }, () => dot(generate(new Float32Array(DIMENSION)), generate(new Float32Array(DIMENSION))));
+    const mean = cosines.reduce((a, b) => a + b, 0) / cosines.length;
+    return Math.sqrt(cosines.reduce((sum, c) => sum + (c - mean) ** 2, 0) / cosines.length);
+  };
+  // More noise, smaller spread: bisect on the noise weight.
+  let [low, high] = [0, 8];
+  for (let step = 0; step < 16; step++) {
+    const middle = (low + high) / 2;
+    if (cosineSd(middle) > targetSd) low = middle;
+    else high = middle;
+  }
+  const noiseWeight = (low + high) / 2;
+  return { generate: make(noiseWeight), noiseWeight, cosineSd: cosineSd(noiseWeight) };
+}
+
 const rssMb = () => round(process.memoryUsage().rss / 2 ** 20, 0);
 const load = () => loadavg().map((value) => round(value, 2));
 
@@ -113,20 +147,26 @@ interface Probe {
   vector: Float32Array;
 }
 
-console.log(`size ${size}, ${shardCount} shards × ${listsPerShard} lists, probes ${probeSettings.join('/')}, ${queryCount} synthetic queries; load ${load().join(' ')}`);
+console.log(`${args.gallery} gallery of ${size}, ${shardCount} shards × ${listsPerShard} lists, probes ${probeSettings.join('/')}, ${queryCount} synthetic queries; load ${load().join(' ')}`);
 const draw = gaussian(size);
+// Real people: identities alternate between the shaping basis and the planted subjects, so no planted
+// face helped shape the gallery it is searched in. The first photo of a planted person is enrolled, the
+// others are its probes.
+const fixtures = [...(await fixtureTemplates())];
+const basis = fixtures.filter((_, i) => i % 2 === 1).flatMap(([, templates]) => templates);
+const planted = fixtures.filter(([, templates], i) => i % 2 === 0 && templates.length >= 2);
+const calibration = genuineCosineSampler();
+const shaped = args.gallery === 'shaped' ? shapedGenerator(basis, calibration.impostorSd, draw) : undefined;
+const galleryVector = (out: Float32Array): Float32Array => {
+  if (shaped) return shaped.generate(out);
+  for (let i = 0; i < DIMENSION; i++) out[i] = draw();
+  return normalise(out);
+};
 const started = performance.now();
 const vectors = new Float32Array(size * DIMENSION);
-for (let row = 0; row < size; row++) {
-  const vector = vectors.subarray(row * DIMENSION, (row + 1) * DIMENSION);
-  for (let i = 0; i < DIMENSION; i++) vector[i] = draw();
-  normalise(vector);
-}
+for (let row = 0; row < size; row++) galleryVector(vectors.subarray(row * DIMENSION, (row + 1) * DIMENSION));
 const generateS = (performance.now() - started) / 1000;
 
-// Real people: the first photo of each identity with two or more is enrolled, the others are its probes.
-const fixtures = await fixtureTemplates();
-const planted = [...fixtures].filter(([, templates]) => templates.length >= 2);
 const entries = function* (): Generator<IvfEntry> {
   for (let row = 0; row < size; row++) yield { templateId: row + 1, subjectId: `synthetic-${row}`, vector: vectors.subarray(row * DIMENSION, (row + 1) * DIMENSION) };
   let templateId = size + 1;
@@ -134,13 +174,11 @@ const entries = function* (): Generator<IvfEntry> {
 };
 const templateCount = size + planted.length;
 
-const sampler = genuineCosineSampler();
-const pick = gaussian(7);
 const probes: Probe[] = [
   ...Array.from({ length: queryCount }, (_, q): Probe => {
     const row = Math.floor((q * 2654435761) % size);
     const mate = vectors.subarray(row * DIMENSION, (row + 1) * DIMENSION);
-    return { kind: 'synthetic', mate: `synthetic-${row}`, vector: mateProbe(mate, sampler.draw((q + 0.5) / queryCount), pick) };
+    return { kind: 'synthetic', mate: `synthetic-${row}`, vector: mateProbe(mate, calibration.draw((q + 0.5) / queryCount), galleryVector(new Float32Array(DIMENSION))) };
   }),
   ...planted.flatMap(([identity, templates]) => templates.slice(1).map((vector): Probe => ({ kind: 'fixture', mate: `fixture-${identity}`, vector }))),
 ];
@@ -230,16 +268,16 @@ let oneShard: Record<string, unknown> | undefined;
 if (size <= Number(args['compare-up-to']) && shardCount > 1) {
   const single = await ShardedIndex.start({ dimension: DIMENSION, shards: 1 });
   await single.build(entries(), templateCount, { lists: 1, probes: 1 });
-  const time = async (target: ShardedIndex) => {
+  const time = async (target: ShardedIndex, probesPerShard: number) => {
     const times: number[] = [];
     for (const probe of probes.slice(0, 50)) {
       const t0 = performance.now();
-      await target.search(probe.vector, 5);
+      await target.search(probe.vector, 5, probesPerShard);
       times.push(performance.now() - t0);
     }
     return latency(times);
   };
-  const [one, many] = [await time(single), await time(index)];
+  const [one, many] = [await time(single, 1), await time(index, listsPerShard)];
   await single.close();
   oneShard = { one_shard_exact: one, [`${shardCount}_shards_exact`]: many, speed_up_p50: round(one.p50 / many.p50, 2) };
   console.log('exact scan, 1 shard vs', shardCount, JSON.stringify(oneShard));
@@ -255,8 +293,11 @@ writeResults(args.name, {
     lists_per_shard: listsPerShard,
     synthetic_queries: counts.synthetic,
     fixture_queries: counts.fixture,
-    gallery: 'random unit vectors, one template per subject (the worst case for a coarse quantiser: no clusters)',
-    genuine_cosines_from: sampler.source,
+    gallery: shaped
+      ? { kind: 'shaped', basis_templates: basis.length, noise_weight: round(shaped.noiseWeight), impostor_cosine_sd: round(shaped.cosineSd), target_sd: calibration.impostorSd }
+      : { kind: 'random unit vectors (impostor cosine sd 1/√512 = 0.044; the worst case for a coarse quantiser: no structure)' },
+    one_template_per_subject: true,
+    genuine_cosines_from: calibration.source,
     generate_s: round(generateS, 1),
   },
   goals: GOALS,
