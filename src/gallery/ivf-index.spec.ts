@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type IvfEntry, IvfIndex } from './ivf-index.ts';
-import { DIMENSION, ReferenceGallery, nearbyUnitVector, randomUnitVector, seededRandom } from './spec-support.ts';
+import { DIMENSION, ReferenceGallery, nearbyUnitVector, randomUnitVector } from '../../test/helpers/gallery-support.ts';
+import { seededRandom } from '../../tools/seeded-random.ts';
 
 /** `subjects` people with 1–3 templates each, clustered around a per-person identity. */
 function population(subjects: number, seed: number): { entries: IvfEntry[]; identities: Float32Array[] } {

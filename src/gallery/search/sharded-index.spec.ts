@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IvfEntry } from '../ivf-index.ts';
-import { DIMENSION, ReferenceGallery, nearbyUnitVector, randomUnitVector, seededRandom } from '../spec-support.ts';
+import { DIMENSION, ReferenceGallery, nearbyUnitVector, randomUnitVector } from '../../../test/helpers/gallery-support.ts';
+import { seededRandom } from '../../../tools/seeded-random.ts';
 import { ShardedIndex } from './sharded-index.ts';
 
 /** `subjects` people, two templates each, ids with gaps as after deletions. */
