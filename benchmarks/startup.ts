@@ -87,7 +87,7 @@ async function timedStart(dataDir: string, whileUp?: () => Promise<void>): Promi
       return time === undefined ? undefined : round((time - spawnedAt) / 1000, 2);
     };
     await whileUp?.();
-    return { healthy_s, gallery_ready_s: at('loaded FAISS index') ?? at('rebuilt FAISS index'), listening_s: at('listening'), log };
+    return { healthy_s, gallery_ready_s: at('loaded search index') ?? at('built search index'), listening_s: at('listening'), log };
   } finally {
     await server.stop();
   }
@@ -117,7 +117,7 @@ for (const size of args.sizes.split(',').map(Number)) {
     console.log(JSON.stringify(rows.at(-1)));
     for (let restart = 0; restart < Number(args.restarts); restart++) {
       const warm = await timedStart(scratch.dataDir);
-      if (!warm.log.includes('loaded FAISS index')) throw new Error(`warm restart did not load the saved index:\n${warm.log.slice(-2000)}`);
+      if (!warm.log.includes('loaded search index')) throw new Error(`warm restart did not load the saved index:\n${warm.log.slice(-2000)}`);
       rows.push({ templates: size, kind: 'restart, saved index', ...withoutLog(warm) });
       console.log(JSON.stringify(rows.at(-1)));
     }

@@ -67,7 +67,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const stopPools = () => Promise.all([closeWhenStarted(poolStarting), closeWhenStarted(croppersStarting), closeWhenStarted(photosStarting)]);
   let gallery: Gallery;
   try {
-    gallery = await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
+    gallery = await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher, search: config.search });
   } catch (error) {
     await stopPools();
     throw error;

@@ -80,7 +80,7 @@ function openDataDir(config: Config, what: string) {
   // an import may be the first thing a new data directory sees: it gets its template key as a server's would
   mkdirSync(config.dataDir, { recursive: true });
   const cipher = loadTemplateCipher(config.encryption, config.dataDir, stderrLogger);
-  return openGallery({ dataDir: config.dataDir, flushDelayMs: 0, logger: stderrLogger, cipher });
+  return openGallery({ dataDir: config.dataDir, flushDelayMs: 0, logger: stderrLogger, cipher, search: config.search });
 }
 
 async function exportCommand(config: Config, args: string[]): Promise<void> {

@@ -77,7 +77,7 @@ async function rotate(config: ReturnType<typeof loadConfig>): Promise<void> {
   } else {
     writeKeyFile(`${source.path}.next`, next, 'w');
   }
-  const templates = await rotateTemplateKey({ dataDir: config.dataDir, current, next, logger: stderrLogger });
+  const templates = await rotateTemplateKey({ dataDir: config.dataDir, current, next, logger: stderrLogger, search: config.search });
   if (source.kind === 'file') renameSync(`${source.path}.next`, source.path);
   process.stderr.write(`re-encrypted ${templates} templates and the saved indexes under key ${next.keyId} (was ${current.keyId})\n`);
 }

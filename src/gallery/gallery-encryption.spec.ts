@@ -57,7 +57,7 @@ describe('templates at rest', () => {
   });
 
   it('no file of the data directory holds the template bytes, while SQLite and the saved index still answer', async () => {
-    expect(filesUnder(dataDir)).toEqual(expect.arrayContaining(['gallery.sqlite', join('indexes', 'alpha.faiss'), join('indexes', 'beta.faiss')]));
+    expect(filesUnder(dataDir)).toEqual(expect.arrayContaining(['gallery.sqlite', join('indexes', 'alpha.0.ivf'), join('indexes', 'beta.0.ivf')]));
     expect(filesLeakingTemplate(template)).toEqual([]);
 
     const { gallery, entries } = await reopen();
@@ -128,9 +128,9 @@ describe('templates at rest', () => {
 describe('key rotation', () => {
   it('re-encrypts every template and index under the new key; the old key no longer opens the gallery', async () => {
     const next = TemplateCipher.generate();
-    const before = readFileSync(join(dataDir, 'indexes', 'alpha.faiss'));
+    const before = readFileSync(join(dataDir, 'indexes', 'alpha.0.ivf'));
     expect(await rotateTemplateKey({ dataDir, current: specCipher(), next, logger: recordingLogger().logger, dimension: DIMENSION })).toBe(21);
-    expect(readFileSync(join(dataDir, 'indexes', 'alpha.faiss')).equals(before)).toBe(false);
+    expect(readFileSync(join(dataDir, 'indexes', 'alpha.0.ivf')).equals(before)).toBe(false);
     expect(filesLeakingTemplate(template)).toEqual([]);
     expect(existsSync(join(dataDir, 'gallery.sqlite-wal'))).toBe(false);
 

@@ -27,7 +27,8 @@ let reference: ReferenceGallery;
 let probeSet: Template[];
 let open: Gallery[];
 
-const indexFile = (partition: string) => join(dataDir, 'indexes', `${partition}.faiss`);
+/** the first worker's shard of the partition */
+const indexFile = (partition: string) => join(dataDir, 'indexes', `${partition}.0.ivf`);
 const sidecarFile = (partition: string) => join(dataDir, 'indexes', `${partition}.json`);
 
 /** Opens the data directory, remembering the gallery so afterEach closes it, and what it logged. */
@@ -129,7 +130,7 @@ describe('damaged or stale index files are rebuilt from SQLite', () => {
     const { gallery, entries } = await reopen();
     const warnings = entries.filter((entry) => entry.level >= WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ partition: 'alpha', msg: 'rebuilt FAISS index from SQLite' });
+    expect(warnings[0]).toMatchObject({ partition: 'alpha', msg: 'rebuilt search index from SQLite' });
     expect(warnings[0].reason).toMatch(damage[name].reason);
     // Rejected at once, not at the next flush: a later state of the partition must not match it by chance.
     expect(existsSync(sidecarFile('alpha'))).toBe(false);
@@ -165,7 +166,8 @@ describe('damaged or stale index files are rebuilt from SQLite', () => {
   });
 
   it('removes unfinished writes and files of partitions SQLite does not have', async () => {
-    const stray = ['ghost.faiss', 'ghost.json', 'alpha.faiss.tmp', 'beta.json.tmp'];
+    // ghost.faiss and alpha.faiss: files of the format before per-worker shards
+    const stray = ['ghost.0.ivf', 'ghost.json', 'alpha.1.ivf.tmp', 'beta.json.tmp', 'ghost.faiss', 'alpha.faiss'];
     for (const file of stray) writeFileSync(join(dataDir, 'indexes', file), 'leftover');
     writeFileSync(join(dataDir, 'indexes', 'NOTES.txt'), 'not ours');
     const { gallery, entries } = await reopen();

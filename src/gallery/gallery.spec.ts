@@ -174,7 +174,7 @@ describe('identifiers', () => {
   it('accepts a 64-character partition name', async () => {
     await enrol('a'.repeat(64), 's', randomUnitVector(seededRandom(10)));
     await gallery.flush();
-    expect(existsSync(join(dataDir, 'indexes', `${'a'.repeat(64)}.faiss`))).toBe(true);
+    expect(existsSync(join(dataDir, 'indexes', `${'a'.repeat(64)}.0.ivf`))).toBe(true);
   });
 
   const hostileIds = [

@@ -13,7 +13,7 @@ function population(subjects: number, seed: number): { entries: IvfEntry[]; iden
     const identity = randomUnitVector(random);
     identities.push(identity);
     const count = 1 + Math.floor(random() * 3);
-    for (let t = 0; t < count; t++) entries.push({ templateId: templateId++, subjectId: `subject-${s}`, vector: nearbyUnitVector(random, identity, 0.5) });
+    for (let t = 0; t < count; t++) entries.push({ templateId: templateId++, subjectId: `subject-${s}`, source: t === 0 ? 'eid' : 'enrol', vector: nearbyUnitVector(random, identity, 0.5) });
   }
   return { entries, identities };
 }
@@ -93,5 +93,45 @@ describe('IvfIndex', () => {
     expect(index.listCount).toBe(1);
     expect(index.search(few[3].vector, 1)[0].subjectId).toBe(few[3].subjectId);
     expect(IvfIndex.exact(DIMENSION).search(few[0].vector, 3)).toEqual([]);
+  });
+
+  it('limits a search to templates of the given sources', () => {
+    const index = IvfIndex.train(DIMENSION, entries, { lists: 8, probes: 8 });
+    const documents = entries.filter((entry) => entry.source === 'eid');
+    const reference = referenceOf(documents);
+    const random = seededRandom(15);
+    for (let q = 0; q < 5; q++) {
+      const probe = randomUnitVector(random);
+      expect(index.search(probe, 10, 8, new Set(['eid'])).map((m) => m.subjectId)).toEqual(reference.rank('p', probe).slice(0, 10).map((m) => m.subjectId));
+    }
+    const second = entries.find((entry) => entry.source === 'enrol')!;
+    expect(index.search(second.vector, 1, 8, new Set(['enrol']))[0]).toEqual({ subjectId: second.subjectId, similarity: expect.closeTo(1, 5) });
+    expect(index.search(second.vector, 5, 8, new Set(['oid']))).toEqual([]);
+  });
+
+  it('round-trips through bytes: same answers, same deletes, and it keeps growing afterwards', () => {
+    const original = IvfIndex.train(DIMENSION, entries, { lists: 8, probes: 3 });
+    original.remove(entries.slice(0, 40).map((entry) => entry.templateId));
+    const bytes = original.toBytes();
+    // A copy at an odd offset, as a Buffer from a larger allocation may be.
+    const shifted = Buffer.alloc(bytes.length + 3);
+    bytes.copy(shifted, 3);
+    const restored = IvfIndex.fromBytes(shifted.subarray(3), DIMENSION);
+    expect(restored.size).toBe(original.size);
+    expect(restored.listCount).toBe(8);
+    expect(restored.probes).toBe(3);
+    expect([...restored.templateIds()].sort((a, b) => a - b)).toEqual([...original.templateIds()].sort((a, b) => a - b));
+    const random = seededRandom(16);
+    for (let q = 0; q < 5; q++) {
+      const probe = randomUnitVector(random);
+      expect(restored.search(probe, 10)).toEqual(original.search(probe, 10));
+      expect(restored.search(probe, 10, 8, new Set(['eid']))).toEqual(original.search(probe, 10, 8, new Set(['eid'])));
+    }
+    restored.remove([entries[100].templateId]);
+    expect(restored.has(entries[100].templateId)).toBe(false);
+    for (const entry of entries.slice(0, 40)) restored.add(entry);
+    expect(restored.search(entries[5].vector, 1)[0].subjectId).toBe(entries[5].subjectId);
+    expect(restored.size).toBe(entries.length - 1);
+    expect(() => IvfIndex.fromBytes(bytes, DIMENSION + 4)).toThrow(/dimension/);
   });
 });

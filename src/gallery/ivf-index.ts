@@ -4,6 +4,8 @@ import type { SubjectMatch } from './gallery.ts';
 export interface IvfEntry {
   templateId: number;
   subjectId: string;
+  /** where the template's image came from: a search may be limited to some sources */
+  source: string;
   vector: Float32Array;
 }
 
@@ -37,15 +39,15 @@ function dotRow(a: Float32Array, rows: Float32Array, row: number, dimension: num
   return s0 + s1 + s2 + s3;
 }
 
-/** One inverted list: vectors packed in a growable Float32Array, template and subject ids by slot. */
+/** One inverted list: vectors packed in a growable Float32Array, template ids, subject ids and sources by slot. */
 class InvertedList {
-  vectors: Float32Array;
-  templateIds: number[] = [];
-  subjectIds: string[] = [];
-
-  constructor(private readonly dimension: number) {
-    this.vectors = new Float32Array(dimension * 16);
-  }
+  constructor(
+    private readonly dimension: number,
+    public vectors: Float32Array = new Float32Array(dimension * 16),
+    public templateIds: number[] = [],
+    public subjectIds: string[] = [],
+    public sources: string[] = [],
+  ) {}
 
   get size(): number {
     return this.templateIds.length;
@@ -62,6 +64,7 @@ class InvertedList {
     this.vectors.set(entry.vector, slot * this.dimension);
     this.templateIds.push(entry.templateId);
     this.subjectIds.push(entry.subjectId);
+    this.sources.push(entry.source);
     return slot;
   }
 
@@ -73,10 +76,12 @@ class InvertedList {
       this.vectors.copyWithin(slot * this.dimension, last * this.dimension, (last + 1) * this.dimension);
       this.templateIds[slot] = this.templateIds[last];
       this.subjectIds[slot] = this.subjectIds[last];
+      this.sources[slot] = this.sources[last];
       moved = this.templateIds[slot];
     }
     this.templateIds.pop();
     this.subjectIds.pop();
+    this.sources.pop();
     return moved;
   }
 }
@@ -158,10 +163,12 @@ export class IvfIndex {
     /** lists × dimension, unit rows */
     private readonly centroids: Float32Array,
     public probes: number,
+    lists?: InvertedList[],
   ) {
     // dotRow reads four lanes at a time.
     if (dimension % 4 !== 0) throw new Error(`dimension ${dimension} is not a multiple of 4`);
-    this.lists = Array.from({ length: centroids.length / dimension }, () => new InvertedList(dimension));
+    this.lists = lists ?? Array.from({ length: centroids.length / dimension }, () => new InvertedList(dimension));
+    this.lists.forEach((list, listNumber) => list.templateIds.forEach((templateId, slot) => this.location.set(templateId, { list: listNumber, slot })));
   }
 
   /** An exact index: one list, no training. */
@@ -244,25 +251,90 @@ export class IvfIndex {
     }
   }
 
+  /** True for an exact index: one list, so every search scans every template. */
+  get exact(): boolean {
+    return this.lists.length === 1;
+  }
+
   /**
    * Best `topK` subjects by their best template among the scanned lists, highest first. Keeps more templates
-   * than subjects and widens until it holds `topK` distinct subjects or every scanned template.
+   * than subjects and widens until it holds `topK` distinct subjects or every scanned template. With
+   * `sources`, templates of other sources are skipped as if absent.
    */
-  search(probe: Float32Array, topK: number, probes = this.probes): SubjectMatch[] {
+  search(probe: Float32Array, topK: number, probes = this.probes, sources?: ReadonlySet<string>): SubjectMatch[] {
     if (topK === 0 || this.size === 0) return [];
     const scanned = this.nearestLists(probe, Math.min(Math.max(1, probes), this.lists.length));
     const scannedCount = scanned.reduce((sum, list) => sum + this.lists[list].size, 0);
     for (let k = Math.min(scannedCount, topK * CANDIDATE_GROWTH); ; k = Math.min(scannedCount, k * CANDIDATE_GROWTH)) {
-      const matches = this.bestPerSubject(this.scan(probe, scanned, k));
+      const matches = this.bestPerSubject(this.scan(probe, scanned, k, sources));
       if (matches.length >= topK || k === scannedCount) return matches.slice(0, topK);
     }
+  }
+
+  /**
+   * The whole index as bytes: a JSON header (its length first, as uint32), the centroids, every list's
+   * template ids (float64) and vectors, then a JSON trailer with the subject ids and sources. The numeric
+   * parts start at multiples of 8 bytes, so `fromBytes` reads them as views without copying.
+   */
+  toBytes(): Buffer {
+    const header: SerialHeader = { format: SERIAL_FORMAT, dimension: this.dimension, probes: this.probes, listSizes: this.lists.map((list) => list.size) };
+    const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+    const trailer = Buffer.from(JSON.stringify({ subjectIds: this.lists.flatMap((list) => list.subjectIds), sources: this.lists.flatMap((list) => list.sources) }), 'utf8');
+    const layout = serialLayout(headerBytes.length, header);
+    const bytes = Buffer.alloc(layout.trailer + trailer.length);
+    bytes.writeUInt32LE(headerBytes.length, 0);
+    headerBytes.copy(bytes, 4);
+    const view = (offset: number, length: number) => new Float32Array(bytes.buffer, bytes.byteOffset + offset, length);
+    view(layout.centroids, this.centroids.length).set(this.centroids);
+    const ids = new Float64Array(bytes.buffer, bytes.byteOffset + layout.templateIds, this.size);
+    let filled = 0;
+    for (const list of this.lists) {
+      ids.set(list.templateIds, filled);
+      view(layout.vectors + filled * this.dimension * 4, list.size * this.dimension).set(list.vectors.subarray(0, list.size * this.dimension));
+      filled += list.size;
+    }
+    trailer.copy(bytes, layout.trailer);
+    return bytes;
+  }
+
+  /** Reads what `toBytes` wrote; the vectors stay views into `bytes` until a list grows. */
+  static fromBytes(bytes: Buffer, dimension: number): IvfIndex {
+    if (bytes.byteOffset % 8 !== 0) bytes = Buffer.from(bytes);
+    const headerLength = bytes.readUInt32LE(0);
+    const header = JSON.parse(bytes.toString('utf8', 4, 4 + headerLength)) as SerialHeader;
+    if (header.format !== SERIAL_FORMAT) throw new Error(`index format ${String(header.format)}, expected ${SERIAL_FORMAT}`);
+    if (header.dimension !== dimension) throw new Error(`index dimension ${header.dimension}, expected ${dimension}`);
+    const layout = serialLayout(headerLength, header);
+    const total = header.listSizes.reduce((sum, size) => sum + size, 0);
+    const { subjectIds, sources } = JSON.parse(bytes.toString('utf8', layout.trailer)) as { subjectIds: string[]; sources: string[] };
+    if (subjectIds.length !== total || sources.length !== total) throw new Error(`index lists hold ${total} templates but name ${subjectIds.length}`);
+    const centroids = new Float32Array(bytes.buffer, bytes.byteOffset + layout.centroids, header.listSizes.length * dimension);
+    const ids = new Float64Array(bytes.buffer, bytes.byteOffset + layout.templateIds, total);
+    let first = 0;
+    const lists = header.listSizes.map((size) => {
+      const vectors = new Float32Array(bytes.buffer, bytes.byteOffset + layout.vectors + first * dimension * 4, size * dimension);
+      const list = new InvertedList(dimension, vectors, Array.from(ids.subarray(first, first + size)), subjectIds.slice(first, first + size), sources.slice(first, first + size));
+      first += size;
+      return list;
+    });
+    return new IvfIndex(dimension, centroids, header.probes, lists);
+  }
+
+  /** Every template id it holds, in no particular order. */
+  templateIds(): Float64Array {
+    return Float64Array.from(this.location.keys());
   }
 
   /** Every entry, list by list: what a rebuild or a save walks. */
   *entries(): Generator<IvfEntry> {
     for (const list of this.lists) {
       for (let slot = 0; slot < list.size; slot++) {
-        yield { templateId: list.templateIds[slot], subjectId: list.subjectIds[slot], vector: list.vectors.subarray(slot * this.dimension, (slot + 1) * this.dimension) };
+        yield {
+          templateId: list.templateIds[slot],
+          subjectId: list.subjectIds[slot],
+          source: list.sources[slot],
+          vector: list.vectors.subarray(slot * this.dimension, (slot + 1) * this.dimension),
+        };
       }
     }
   }
@@ -277,11 +349,12 @@ export class IvfIndex {
     return top.order().map((i) => top.lists[i]);
   }
 
-  private scan(probe: Float32Array, scanned: readonly number[], k: number): TopCandidates {
+  private scan(probe: Float32Array, scanned: readonly number[], k: number, sources: ReadonlySet<string> | undefined): TopCandidates {
     const top = new TopCandidates(k);
     for (const listNumber of scanned) {
       const list = this.lists[listNumber];
       for (let slot = 0; slot < list.size; slot++) {
+        if (sources && !sources.has(list.sources[slot])) continue;
         const score = dotRow(probe, list.vectors, slot, this.dimension);
         if (score > top.floor) top.offer(score, listNumber, slot);
       }
@@ -300,6 +373,26 @@ export class IvfIndex {
     }
     return matches;
   }
+}
+
+const SERIAL_FORMAT = 'faceserver-ivf/1';
+
+interface SerialHeader {
+  format: string;
+  dimension: number;
+  probes: number;
+  listSizes: number[];
+}
+
+/** Byte offsets of the parts after the header, each aligned to 8. */
+function serialLayout(headerLength: number, header: SerialHeader): { centroids: number; templateIds: number; vectors: number; trailer: number } {
+  const align = (offset: number) => Math.ceil(offset / 8) * 8;
+  const total = header.listSizes.reduce((sum, size) => sum + size, 0);
+  const centroids = align(4 + headerLength);
+  const templateIds = align(centroids + header.listSizes.length * header.dimension * 4);
+  const vectors = templateIds + total * 8;
+  const trailer = align(vectors + total * header.dimension * 4);
+  return { centroids, templateIds, vectors, trailer };
 }
 
 function nearestRow(vector: Float32Array, rows: Float32Array, count: number, dimension: number): number {

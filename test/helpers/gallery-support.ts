@@ -16,7 +16,7 @@ export const DIMENSION = 512;
 export const SPEC_TEMPLATE_KEY = Buffer.alloc(32, 0x5a).toString('base64');
 export const specCipher = () => new TemplateCipher(Buffer.from(SPEC_TEMPLATE_KEY, 'base64'));
 
-/** float32 inner products from FAISS (BLAS) and from float64 JS sums differ in the last bits */
+/** float32 inner products (the search workers sum float32 products in four lanes) and float64 JS sums differ in the last bits */
 const SIMILARITY_TOLERANCE = 1e-5;
 
 function gaussian(random: () => number): number {
@@ -115,11 +115,11 @@ export function recordingLogger(): { logger: Logger; entries: LogEntry[] } {
 }
 
 export function rebuiltPartitions(entries: readonly LogEntry[]): string[] {
-  return entries.filter((entry) => entry.msg === 'rebuilt FAISS index from SQLite').map((entry) => entry.partition!);
+  return entries.filter((entry) => entry.msg === 'rebuilt search index from SQLite').map((entry) => entry.partition!);
 }
 
 export function loadedPartitions(entries: readonly LogEntry[]): string[] {
-  return entries.filter((entry) => entry.msg === 'loaded FAISS index').map((entry) => entry.partition!);
+  return entries.filter((entry) => entry.msg === 'loaded search index').map((entry) => entry.partition!);
 }
 
 /** A data directory that is removed again by the returned function. */

@@ -134,7 +134,7 @@ describe('concurrent operations on one subject', () => {
     expect(history.filter((op) => op.kind === 'enrol').every((op) => op.effective)).toBe(true);
   });
 
-  it('leaves SQLite and FAISS in agreement, with template counts that fit each history', async () => {
+  it('leaves SQLite and the search index in agreement, with template counts that fit each history', async () => {
     const { healthy, counts, templates } = await inspectGallery(async (gallery) => ({
       healthy: await gallery.isHealthy(),
       counts: await gallery.templateCounts(PARTITION),

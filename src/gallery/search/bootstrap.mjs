@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./shard-worker.ts');
+await import('./search-worker.ts');
