@@ -4,8 +4,8 @@ import type { Template } from '../pipeline/types.ts';
 import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { TemplateRecord } from './gallery.ts';
 
-// AUTOINCREMENT so a template id is never reused: a saved index is checked against SQLite by its
-// template ids, and a reused id could make a stale index look current.
+// AUTOINCREMENT so a template id is never reused: a saved index is checked against, and caught up with,
+// SQLite by its template ids, and a reused id would look already indexed.
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS partitions (
     id INTEGER PRIMARY KEY,
@@ -211,6 +211,14 @@ export class GalleryRepository {
     }
   }
 
+  /** The partition's templates of these ids, with vectors (ids it does not hold are skipped): for catching an index up. */
+  *indexedTemplatesById(partition: string, templateIds: Iterable<number>): Generator<IndexedTemplate> {
+    for (const templateId of templateIds) {
+      const row = this.statements.indexedTemplate.get(partition, templateId);
+      if (row) yield { templateId: row.templateId, subjectId: row.subjectId, source: row.source, vector: this.decodeVector(row.vector, { partition, ...row }) };
+    }
+  }
+
   /**
    * Seals templates stored before encryption existed; returns how many. Runs at every start, but looks
    * only once: every insert seals, so the gallery records when no plaintext row is left rather than
@@ -377,6 +385,9 @@ function prepareStatements(db: Database.Database) {
     templateIds: db.prepare<[string], number>(`SELECT t.id ${PARTITION_TEMPLATES} ORDER BY t.id`).pluck(),
     indexedTemplates: db.prepare<[string], TemplateRef & { vector: Buffer }>(
       `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source, t.vector ${PARTITION_TEMPLATES} ORDER BY t.id`,
+    ),
+    indexedTemplate: db.prepare<[string, number], TemplateRef & { vector: Buffer }>(
+      `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source, t.vector ${PARTITION_TEMPLATES} AND t.id = ?`,
     ),
   };
 }

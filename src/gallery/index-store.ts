@@ -27,7 +27,11 @@ type Sidecar = z.infer<typeof sidecarSchema>;
  */
 const STORE_FILE = /^([A-Za-z0-9_-]{1,64})\.(?:\d+\.ivf|json|faiss)(\.tmp)?$/;
 
-export type LoadOutcome = { loaded: true } | { loaded: false; reason: string };
+/**
+ * Loaded: the shards hold SQLite's templates except `missing` and plus `extra` (both empty unless the
+ * index was saved at an earlier generation, before writes a crash kept from being saved).
+ */
+export type LoadOutcome = { loaded: true; savedGeneration: number; missing: number[]; extra: number[] } | { loaded: false; reason: string };
 
 /**
  * Saves and loads the search workers' shards of each partition under one directory, refusing any file
@@ -41,9 +45,10 @@ export class IndexStore {
   ) {}
 
   /**
-   * Shards first, sidecar last, each written to a temporary file, synced and renamed into place: a crash
-   * in between leaves the previous sidecar, whose generation is neither SQLite's nor the one the new
-   * files are sealed for (it is in the GCM context), so the index is rebuilt.
+   * Shards first, sidecar last, each written to a temporary file, synced and renamed into place. A crash
+   * before the first rename leaves the previous save whole, which the next start catches up; after it,
+   * the previous sidecar names a generation the renamed files are not sealed for (it is in the GCM
+   * context), so they do not open and the index is rebuilt.
    */
   async save(partition: string, generation: number, workers: SearchWorkers): Promise<void> {
     mkdirSync(this.directory, { recursive: true });
@@ -59,13 +64,15 @@ export class IndexStore {
   }
 
   /**
-   * Has the workers load the saved shards when they reflect exactly `generation` and the template ids
-   * SQLite holds (`sqliteIds`, ascending); otherwise says why not, leaving the partition without shards.
+   * Has the workers load the saved shards. Saved at `generation`, they must hold exactly the template
+   * ids SQLite holds (`sqliteIds`, ascending); saved at another generation, they are loaded all the same
+   * and the outcome says which ids they lack and which SQLite no longer has: template ids are never
+   * reused and a template never changes, so the caller can catch the index up instead of rebuilding it.
+   * When the files cannot be used, says why, leaving the partition without shards.
    */
   async load(partition: string, generation: number, sqliteIds: () => Float64Array, workers: SearchWorkers): Promise<LoadOutcome> {
     try {
-      await this.loadVerified(partition, generation, sqliteIds, workers);
-      return { loaded: true };
+      return { loaded: true, ...(await this.loadVerified(partition, generation, sqliteIds, workers)) };
     } catch (error) {
       await workers.drop(partition);
       // A rejected sidecar must not match some later state of the partition by coincidence.
@@ -83,27 +90,32 @@ export class IndexStore {
     }
   }
 
-  private async loadVerified(partition: string, generation: number, sqliteIds: () => Float64Array, workers: SearchWorkers): Promise<void> {
+  private async loadVerified(
+    partition: string,
+    generation: number,
+    sqliteIds: () => Float64Array,
+    workers: SearchWorkers,
+  ): Promise<{ savedGeneration: number; missing: number[]; extra: number[] }> {
     const sidecarPath = this.sidecarPath(partition);
     if (!existsSync(sidecarPath)) throw new Error('no saved index');
     const sidecar = readSidecar(sidecarPath);
-    if (sidecar.generation !== generation) {
-      throw new Error(`stale index: saved at generation ${sidecar.generation}, SQLite is at ${generation}`);
-    }
     if (sidecar.dimension !== this.dimension) throw new Error(`index dimension ${sidecar.dimension}, expected ${this.dimension}`);
     if (sidecar.shards.length !== workers.shardCount) throw new Error(`index saved in ${sidecar.shards.length} shards, the server runs ${workers.shardCount} search workers`);
+    const current = sidecar.generation === generation;
     const expected = sqliteIds();
     const saved = sidecar.shards.reduce((sum, shard) => sum + shard.count, 0);
-    if (saved !== expected.length) throw new Error(`index has ${saved} templates, SQLite has ${expected.length}`);
-    const files = this.shardFiles(partition, generation, workers.shardCount);
+    if (current && saved !== expected.length) throw new Error(`index has ${saved} templates, SQLite has ${expected.length}`);
+    // Each file is sealed for the generation it was saved at: one left from another save does not open.
+    const files = this.shardFiles(partition, sidecar.generation, workers.shardCount);
     files.forEach(({ path }, shard) => {
       if (!existsSync(path)) throw new Error(`index file missing: ${path}`);
       const bytes = statSync(path).size;
       if (bytes !== sidecar.shards[shard].bytes) throw new Error(`index file ${path} has ${bytes} bytes, expected ${sidecar.shards[shard].bytes}`);
     });
     // The workers open each file under its GCM context before they parse a byte of it.
-    const loaded = await workers.load(partition, files);
-    assertSameIds(loaded, expected);
+    const { missing, extra } = difference(await workers.load(partition, files), expected);
+    if (current && (missing.length > 0 || extra.length > 0)) throw new Error('index template ids differ from SQLite');
+    return { savedGeneration: sidecar.generation, missing, extra };
   }
 
   /** Each shard's file and the context it is sealed under: a file copied from elsewhere does not open. */
@@ -121,8 +133,8 @@ export class IndexStore {
   }
 }
 
-/** The shards together hold exactly SQLite's template ids (ascending in `expected`). */
-function assertSameIds(shards: readonly Float64Array[], expected: Float64Array): void {
+/** Ids of `expected` (ascending) the shards lack, and ids the shards hold that `expected` does not. */
+function difference(shards: readonly Float64Array[], expected: Float64Array): { missing: number[]; extra: number[] } {
   const held = new Float64Array(shards.reduce((sum, ids) => sum + ids.length, 0));
   let filled = 0;
   for (const ids of shards) {
@@ -130,7 +142,19 @@ function assertSameIds(shards: readonly Float64Array[], expected: Float64Array):
     filled += ids.length;
   }
   held.sort();
-  if (held.length !== expected.length || held.some((id, i) => id !== expected[i])) throw new Error('index template ids differ from SQLite');
+  const missing: number[] = [];
+  const extra: number[] = [];
+  let h = 0;
+  let e = 0;
+  while (h < held.length || e < expected.length) {
+    if (e === expected.length || (h < held.length && held[h] < expected[e])) extra.push(held[h++]);
+    else if (h === held.length || expected[e] < held[h]) missing.push(expected[e++]);
+    else {
+      h++;
+      e++;
+    }
+  }
+  return { missing, extra };
 }
 
 function readSidecar(path: string): Sidecar {

@@ -7,6 +7,17 @@ import type { IndexStore } from './index-store.ts';
 import { indexSettings, type SearchConfig } from './search/search-config.ts';
 import type { SearchWorkers } from './search/search-workers.ts';
 
+/** Templates sent to the workers at a time when catching up a stale index. */
+const CATCH_UP_BATCH = 1000;
+
+function* take<T>(items: Iterator<T>, count: number): Generator<T> {
+  for (let i = 0; i < count; i++) {
+    const next = items.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
 export interface SqliteGalleryOptions {
   dimension: number;
   flushDelayMs: number;
@@ -177,6 +188,7 @@ export class SqliteGallery implements Gallery {
       const loaded = await this.store.load(name, generation, () => this.repository.templateIds(name), this.workers);
       const stats = this.workers.stats(name);
       if (loaded.loaded && stats && stats.exact === !settings) {
+        if (loaded.missing.length > 0 || loaded.extra.length > 0) await this.catchUp(name, generation, loaded);
         this.options.logger.info({ partition: name, templates: templateCount, lists: stats.lists }, 'loaded search index');
         continue;
       }
@@ -188,6 +200,23 @@ export class SqliteGallery implements Gallery {
       // Save the rebuilt index so the next start loads it.
       this.markChanged(name, generation);
     }
+  }
+
+  /**
+   * Applies to a loaded index the writes SQLite committed after it was saved (a crash before the flush):
+   * far cheaper than a rebuild, which retrains the lists of an approximate partition.
+   */
+  private async catchUp(partition: string, generation: number, { savedGeneration, missing, extra }: { savedGeneration: number; missing: number[]; extra: number[] }): Promise<void> {
+    const started = performance.now();
+    await this.workers.remove(partition, extra);
+    // In batches, so the additions spread over the shards (each batch goes to the smallest).
+    const templates = this.repository.indexedTemplatesById(partition, missing);
+    for (let batch = [...take(templates, CATCH_UP_BATCH)]; batch.length > 0; batch = [...take(templates, CATCH_UP_BATCH)]) await this.workers.add(partition, batch);
+    this.options.logger.warn(
+      { partition, savedGeneration, generation, added: missing.length, removed: extra.length, ms: Math.round(performance.now() - started) },
+      'caught up a stale search index from SQLite',
+    );
+    this.markChanged(partition, generation);
   }
 
   /** The partition reached search.approximateAbove: its shards train inverted lists (searches wait meanwhile). */
