@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TemplateCipher } from '../../security/template-cipher.ts';
 import { type IvfEntry, IvfIndex } from '../ivf-index.ts';
@@ -11,6 +12,18 @@ const port = parentPort!;
 const { dimension, templateKey } = workerData as SearchWorkerData;
 const cipher = new TemplateCipher(Buffer.from(templateKey, 'base64'));
 const shards = new Map<string, IvfIndex>();
+
+/**
+ * A scan may take a second of CPU; the main thread answers /health and every request in between. Niced,
+ * these threads give way whenever the main thread (or a pipeline worker) wakes on a busy host.
+ */
+const SEARCH_NICENESS = 10;
+try {
+  // Linux: /proc/thread-self names this thread's id, and setpriority on a thread id sets that thread alone.
+  setPriority(Number(readlinkSync('/proc/thread-self').split('/').at(-1)), SEARCH_NICENESS);
+} catch {
+  // Not Linux: the thread keeps the process's priority.
+}
 
 function* unpack({ templateIds, subjectIds, sources, vectors }: PackedTemplates): Generator<IvfEntry> {
   for (let i = 0; i < templateIds.length; i++) {
@@ -26,35 +39,6 @@ function shardOf(partition: string): IvfIndex {
 
 function statsOf(shard: IvfIndex): ShardStats {
   return { size: shard.size, lists: shard.listCount, exact: shard.exact };
-}
-
-/** Bytes per read or write call: one call moves at most 2 GiB, and a shard of a million templates is 2 GB. */
-const IO_CHUNK_BYTES = 256 << 20;
-
-/** Writes, then syncs: the caller renames the file into place only once every shard is on disk. */
-function writeSynced(path: string, bytes: Buffer): void {
-  const fd = openSync(path, 'w', 0o600);
-  try {
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, Math.min(IO_CHUNK_BYTES, bytes.length - written));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readWhole(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const bytes = Buffer.allocUnsafe(fstatSync(fd).size);
-    for (let read = 0; read < bytes.length; ) {
-      const got = readSync(fd, bytes, read, Math.min(IO_CHUNK_BYTES, bytes.length - read), read);
-      if (got === 0) throw new Error(`${path} ended at byte ${read} of ${bytes.length}`);
-      read += got;
-    }
-    return bytes;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function handle(request: SearchRequest): SearchReply {
@@ -89,12 +73,12 @@ function handle(request: SearchRequest): SearchReply {
     }
     case 'save': {
       const shard = shardOf(partition);
-      const sealed = cipher.seal(shard.toBytes(), request.file.context);
-      writeSynced(request.file.path, sealed);
-      return { id, type: 'saved', stats: statsOf(shard), bytes: sealed.length };
+      // Sealed as it is written: the worker never holds the sealed copy beside the plaintext.
+      const bytes = cipher.sealToFile(shard.toBytes(), request.file.path, request.file.context);
+      return { id, type: 'saved', stats: statsOf(shard), bytes };
     }
     case 'load': {
-      const shard = IvfIndex.fromBytes(cipher.open(readWhole(request.file.path), request.file.context), dimension);
+      const shard = IvfIndex.fromBytes(cipher.openFromFile(request.file.path, request.file.context), dimension);
       shards.set(partition, shard);
       return { id, type: 'loaded', stats: statsOf(shard), templateIds: shard.templateIds() };
     }

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IvfEntry } from '../ivf-index.ts';
 import { DIMENSION, ReferenceGallery, nearbyUnitVector, randomUnitVector } from '../../../test/helpers/gallery-support.ts';
@@ -77,5 +78,15 @@ describe('SearchWorkers (partition shards owned by worker threads)', () => {
     searching = false;
     expect(turns).toBeGreaterThan(1);
     expect(workers.healthy).toBe(true);
+  });
+
+  it.runIf(process.platform === 'linux')('runs its threads niced, so the main thread is scheduled first on a busy host', () => {
+    // field 19 of /proc/<pid>/task/<tid>/stat, counted after the parenthesised thread name
+    const niceness = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+    expect(niceness.filter((nice) => nice === 10).length).toBeGreaterThanOrEqual(2);
+    expect(niceness[0]).toBe(0);
   });
 });
