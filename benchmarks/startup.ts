@@ -17,7 +17,7 @@ import { loadModelManifest } from '../src/pipeline/model-manifest.ts';
 import { scratchDataDir, startChildServer } from '../test/helpers/child-server.ts';
 import { round, writeResults } from './fixtures.ts';
 
-const { values: args } = parseArgs({ options: { sizes: { type: 'string', default: '0,100000,1000000' }, restarts: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { sizes: { type: 'string', default: '0,100000,1000000' }, restarts: { type: 'string', default: '3' }, name: { type: 'string', default: 'startup' } } });
 const DIMENSION = 512;
 const PARTITION = 'bench';
 const TARGET_S = 10;
@@ -135,7 +135,7 @@ function withoutLog({ log: _log, ...timing }: StartTiming & { log: string }): St
 }
 
 console.table(rows);
-writeResults('startup', {
+writeResults(args.name, {
   target_s: TARGET_S,
   measured: 'spawn of `node --import tsx src/main.ts` → first 200 from GET /api/v1/health; gallery_ready_s and listening_s from the server log',
   results: rows,
