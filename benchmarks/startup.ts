@@ -17,7 +17,7 @@ import { loadModelManifest } from '../src/pipeline/model-manifest.ts';
 import { scratchDataDir, startChildServer } from '../test/helpers/child-server.ts';
 import { round, writeResults } from './fixtures.ts';
 
-const { values: args } = parseArgs({ options: { sizes: { type: 'string', default: '0,100000,1000000' }, restarts: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { sizes: { type: 'string', default: '0,100000,1000000' }, restarts: { type: 'string', default: '3' }, name: { type: 'string', default: 'startup' } } });
 const DIMENSION = 512;
 const PARTITION = 'bench';
 const TARGET_S = 10;
@@ -87,7 +87,7 @@ async function timedStart(dataDir: string, whileUp?: () => Promise<void>): Promi
       return time === undefined ? undefined : round((time - spawnedAt) / 1000, 2);
     };
     await whileUp?.();
-    return { healthy_s, gallery_ready_s: at('loaded FAISS index') ?? at('rebuilt FAISS index'), listening_s: at('listening'), log };
+    return { healthy_s, gallery_ready_s: at('loaded search index') ?? at('built search index'), listening_s: at('listening'), log };
   } finally {
     await server.stop();
   }
@@ -117,7 +117,7 @@ for (const size of args.sizes.split(',').map(Number)) {
     console.log(JSON.stringify(rows.at(-1)));
     for (let restart = 0; restart < Number(args.restarts); restart++) {
       const warm = await timedStart(scratch.dataDir);
-      if (!warm.log.includes('loaded FAISS index')) throw new Error(`warm restart did not load the saved index:\n${warm.log.slice(-2000)}`);
+      if (!warm.log.includes('loaded search index')) throw new Error(`warm restart did not load the saved index:\n${warm.log.slice(-2000)}`);
       rows.push({ templates: size, kind: 'restart, saved index', ...withoutLog(warm) });
       console.log(JSON.stringify(rows.at(-1)));
     }
@@ -135,7 +135,7 @@ function withoutLog({ log: _log, ...timing }: StartTiming & { log: string }): St
 }
 
 console.table(rows);
-writeResults('startup', {
+writeResults(args.name, {
   target_s: TARGET_S,
   measured: 'spawn of `node --import tsx src/main.ts` → first 200 from GET /api/v1/health; gallery_ready_s and listening_s from the server log',
   results: rows,

@@ -108,7 +108,7 @@ function nodeIncludeDir() {
 // probe, ~1 MiB a minute at a border gate's rate, for as long as the server runs. We compile its source
 // with the copy owned by a unique_ptr. The anchor must match exactly once, so a faiss-node upgrade that
 // moves it stops setup instead of silently compiling the leak back in. (Its toBuffer / fromBuffer leak
-// too; the gallery never calls them: see src/gallery/scratch-file.ts.)
+// too. The gallery no longer uses FAISS at all, see src/gallery/ivf-index.ts; bench:search-scale does.)
 const FAISS_NODE_LEAK_FIXES = [
   ['float *xq = new float[length];', 'std::unique_ptr<float[]> xqOwner(new float[length]);\n    float *xq = xqOwner.get();'],
 ];

@@ -5,6 +5,7 @@ import { claimsConfigSchema } from '../claims/config.ts';
 import { documentsConfigSchema } from '../documents/config.ts';
 import { photoConfigSchema } from '../photo/config.ts';
 import { pipelineConfigSchema } from '../pipeline/config.ts';
+import { searchConfigSchema } from '../gallery/search/search-config.ts';
 import { policyConfigSchema } from '../services/partition-policy.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -43,8 +44,10 @@ const configSchema = z
     documents: documentsConfigSchema.prefault({}),
     /** passport / ID photos: photo worker, job retention */
     photo: photoConfigSchema.prefault({}),
-    /** milliseconds after the last gallery write before changed FAISS indexes are saved */
+    /** milliseconds after the last gallery write before changed search indexes are saved */
     indexFlushDelayMs: z.number().int().min(0).default(2000),
+    /** 1:N search: worker threads, and when a partition is searched approximately (src/gallery/search/search-config.ts) */
+    search: searchConfigSchema.prefault({}),
     pipeline: pipelineConfigSchema.default(pipelineConfigSchema.parse({})),
     /** per-partition threshold floor, multi-face and duplicate-identity rules (src/services/partition-policy.ts) */
     policy: policyConfigSchema.prefault({}),

@@ -27,85 +27,86 @@ let reference: ReferenceGallery;
 let probeSet: Template[];
 let open: Gallery[];
 
-const indexFile = (partition: string) => join(dataDir, 'indexes', `${partition}.faiss`);
+/** the first worker's shard of the partition */
+const indexFile = (partition: string) => join(dataDir, 'indexes', `${partition}.0.ivf`);
 const sidecarFile = (partition: string) => join(dataDir, 'indexes', `${partition}.json`);
 
 /** Opens the data directory, remembering the gallery so afterEach closes it, and what it logged. */
-function reopen(flushDelayMs?: number) {
+async function reopen(flushDelayMs?: number) {
   const { logger, entries } = recordingLogger();
-  const gallery = openTestGallery(dataDir, logger, flushDelayMs);
+  const gallery = await openTestGallery(dataDir, logger, flushDelayMs);
   open.push(gallery);
   return { gallery, entries };
 }
 
-function close(gallery: Gallery): void {
-  gallery.close();
+async function close(gallery: Gallery): Promise<void> {
+  await gallery.close();
   open = open.filter((other) => other !== gallery);
 }
 
-function expectReferenceResults(gallery: Gallery): void {
+async function expectReferenceResults(gallery: Gallery): Promise<void> {
   for (const partition of PARTITIONS) {
-    for (const probe of probeSet) reference.expectSearch(gallery, partition, probe, 10);
+    for (const probe of probeSet) await reference.expectSearch(gallery, partition, probe, 10);
   }
-  expect(gallery.isHealthy()).toBe(true);
+  expect(await gallery.isHealthy()).toBe(true);
 }
 
 function searchAll(gallery: Gallery) {
-  return PARTITIONS.map((partition) => probeSet.map((probe) => gallery.search(partition, probe, 10)));
+  return Promise.all(PARTITIONS.map((partition) => Promise.all(probeSet.map((probe) => gallery.search(partition, probe, 10)))));
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   ({ dataDir, remove: removeDataDir } = temporaryDataDir());
   open = [];
   reference = new ReferenceGallery();
   const random = seededRandom(21);
-  const { gallery } = reopen();
-  const identities = populate(gallery, reference, random, { partitions: PARTITIONS, subjectsPerPartition: 40, maxTemplatesPerSubject: 4 });
+  const { gallery } = await reopen();
+  const identities = await populate(gallery, reference, random, { partitions: PARTITIONS, subjectsPerPartition: 40, maxTemplatesPerSubject: 4 });
   // Holes in the id sequence: the saved mapping must survive deletes.
   for (const subjectId of ['alpha-subject-0', 'alpha-subject-17', 'beta-subject-39']) {
-    gallery.deleteSubject(subjectId.split('-')[0], subjectId);
+    await gallery.deleteSubject(subjectId.split('-')[0], subjectId);
     reference.deleteSubject(subjectId.split('-')[0], subjectId);
   }
   probeSet = probes(random, identities, 10);
-  close(gallery);
+  await close(gallery);
 });
 
-afterEach(() => {
-  for (const gallery of open) gallery.close();
+afterEach(async () => {
+  for (const gallery of open) await gallery.close();
   removeDataDir();
 });
 
 describe('restart', () => {
-  it('loads saved indexes without a rebuild and answers exactly as before', () => {
-    const first = reopen();
+  it('loads saved indexes without a rebuild and answers exactly as before', async () => {
+    const first = await reopen();
     expect(rebuiltPartitions(first.entries)).toEqual([]);
     expect(loadedPartitions(first.entries)).toEqual(PARTITIONS);
-    expectReferenceResults(first.gallery);
-    const before = searchAll(first.gallery);
-    close(first.gallery);
+    await expectReferenceResults(first.gallery);
+    const before = await searchAll(first.gallery);
+    await close(first.gallery);
 
-    const second = reopen();
+    const second = await reopen();
     expect(second.entries.filter((entry) => entry.level >= WARN)).toEqual([]);
-    expect(searchAll(second.gallery)).toEqual(before);
+    expect(await searchAll(second.gallery)).toEqual(before);
   });
 
   it('saves changed indexes after the flush delay, without close()', async () => {
     const random = seededRandom(22);
-    const writer = reopen(10).gallery;
+    const writer = (await reopen(10)).gallery;
     const sidecarBefore = readFileSync(sidecarFile('alpha'), 'utf8');
     const template = randomUnitVector(random);
-    writer.enrol('alpha', 'late-subject', { template, modelId: 'test-model', quality: 1, source: 'enrol' });
+    await writer.enrol('alpha', 'late-subject', { template, modelId: 'test-model', quality: 1, source: 'enrol' });
     reference.enrol('alpha', 'late-subject', template);
     await expect.poll(() => readFileSync(sidecarFile('alpha'), 'utf8'), { timeout: 2000 }).not.toBe(sidecarBefore);
 
     // A second process opening the same directory now finds current indexes.
-    const reader = reopen();
+    const reader = await reopen();
     expect(rebuiltPartitions(reader.entries)).toEqual([]);
-    expectReferenceResults(reader.gallery);
+    await expectReferenceResults(reader.gallery);
   });
 });
 
-describe('damaged or stale index files are rebuilt from SQLite', () => {
+describe('damaged index files are rebuilt from SQLite', () => {
   const damage: Record<string, { reason: RegExp; apply: () => void }> = {
     'deleted index file': { reason: /index file missing/, apply: () => rmSync(indexFile('alpha')) },
     'deleted sidecar': { reason: /no saved index/, apply: () => rmSync(sidecarFile('alpha')) },
@@ -124,55 +125,80 @@ describe('damaged or stale index files are rebuilt from SQLite', () => {
     'garbage sidecar': { reason: /unreadable sidecar/, apply: () => writeFileSync(sidecarFile('alpha'), '{"format":') },
   };
 
-  it.each(Object.keys(damage))('%s', (name) => {
+  it.each(Object.keys(damage))('%s', async (name) => {
     damage[name].apply();
-    const { gallery, entries } = reopen();
+    const { gallery, entries } = await reopen();
     const warnings = entries.filter((entry) => entry.level >= WARN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ partition: 'alpha', msg: 'rebuilt FAISS index from SQLite' });
+    expect(warnings[0]).toMatchObject({ partition: 'alpha', msg: 'rebuilt search index from SQLite' });
     expect(warnings[0].reason).toMatch(damage[name].reason);
     // Rejected at once, not at the next flush: a later state of the partition must not match it by chance.
     expect(existsSync(sidecarFile('alpha'))).toBe(false);
     expect(loadedPartitions(entries)).toEqual(['beta']);
-    expectReferenceResults(gallery);
-    close(gallery);
+    await expectReferenceResults(gallery);
+    await close(gallery);
 
     // The rebuilt index was saved: the next start loads it.
-    expect(rebuiltPartitions(reopen().entries)).toEqual([]);
+    expect(rebuiltPartitions((await reopen()).entries)).toEqual([]);
   });
 
-  it('an index saved before the last writes (crash before the flush)', () => {
-    const saved = join(dataDir, 'saved-before');
-    mkdirSync(saved);
-    for (const file of [indexFile('alpha'), sidecarFile('alpha')]) copyFileSync(file, join(saved, file.split('/').at(-1)!));
-
-    const random = seededRandom(23);
-    const { gallery } = reopen();
-    const template = randomUnitVector(random);
-    gallery.enrol('alpha', 'after-flush', { template, modelId: 'test-model', quality: 1, source: 'enrol' });
-    reference.enrol('alpha', 'after-flush', template);
-    gallery.deleteSubject('alpha', 'alpha-subject-5');
-    reference.deleteSubject('alpha', 'alpha-subject-5');
-    close(gallery);
-    // What a SIGKILL before the flush would have left: the old index beside the newer SQLite.
-    for (const file of [indexFile('alpha'), sidecarFile('alpha')]) copyFileSync(join(saved, file.split('/').at(-1)!), file);
-
-    const restarted = reopen();
-    expect(rebuiltPartitions(restarted.entries)).toEqual(['alpha']);
-    expect(restarted.entries.find((entry) => entry.level >= WARN)?.reason).toMatch(/stale/);
-    expectReferenceResults(restarted.gallery);
-    expect(restarted.gallery.search('alpha', template, 1)[0].subjectId).toBe('after-flush');
+  it('a file left from another save does not open under the generation the sidecar names', async () => {
+    const older = readFileSync(indexFile('alpha'));
+    const { gallery } = await reopen();
+    await gallery.enrol('alpha', 'after-save', { template: randomUnitVector(seededRandom(24)), modelId: 'test-model', quality: 1, source: 'enrol' });
+    await close(gallery);
+    // The newer sidecar beside the first shard of the older save: what no crash leaves, but a copy might.
+    writeFileSync(indexFile('alpha'), older);
+    const { entries } = await reopen();
+    expect(rebuiltPartitions(entries)).toEqual(['alpha']);
+    expect(entries.find((entry) => entry.level >= WARN)?.reason).toMatch(/bytes|does not open/);
   });
 
-  it('removes unfinished writes and files of partitions SQLite does not have', () => {
-    const stray = ['ghost.faiss', 'ghost.json', 'alpha.faiss.tmp', 'beta.json.tmp'];
+  it('removes unfinished writes and files of partitions SQLite does not have', async () => {
+    // ghost.faiss and alpha.faiss: files of the format before per-worker shards
+    const stray = ['ghost.0.ivf', 'ghost.json', 'alpha.1.ivf.tmp', 'beta.json.tmp', 'ghost.faiss', 'alpha.faiss'];
     for (const file of stray) writeFileSync(join(dataDir, 'indexes', file), 'leftover');
     writeFileSync(join(dataDir, 'indexes', 'NOTES.txt'), 'not ours');
-    const { gallery, entries } = reopen();
+    const { gallery, entries } = await reopen();
     expect(rebuiltPartitions(entries)).toEqual([]);
-    expect(gallery.partitions()).toEqual(PARTITIONS);
+    expect(await gallery.partitions()).toEqual(PARTITIONS);
     for (const file of stray) expect(existsSync(join(dataDir, 'indexes', file)), file).toBe(false);
     expect(existsSync(join(dataDir, 'indexes', 'NOTES.txt'))).toBe(true);
+  });
+});
+
+describe('an index saved before the last writes (crash before the flush) is caught up, not rebuilt', () => {
+  it('adds what SQLite gained and removes what it lost since the save', async () => {
+    const saved = join(dataDir, 'saved-before');
+    mkdirSync(saved);
+    const files = [indexFile('alpha'), join(dataDir, 'indexes', 'alpha.1.ivf'), sidecarFile('alpha')];
+    for (const file of files) copyFileSync(file, join(saved, file.split('/').at(-1)!));
+
+    const random = seededRandom(23);
+    const { gallery } = await reopen();
+    const template = randomUnitVector(random);
+    await gallery.enrol('alpha', 'after-flush', { template, modelId: 'test-model', quality: 1, source: 'enrol' });
+    reference.enrol('alpha', 'after-flush', template);
+    await gallery.deleteSubject('alpha', 'alpha-subject-5');
+    reference.deleteSubject('alpha', 'alpha-subject-5');
+    await close(gallery);
+    // What a SIGKILL before the flush would have left: the old index beside the newer SQLite.
+    for (const file of files) copyFileSync(join(saved, file.split('/').at(-1)!), file);
+
+    const restarted = await reopen();
+    expect(rebuiltPartitions(restarted.entries)).toEqual([]);
+    expect(restarted.entries.filter((entry) => entry.level >= WARN)).toEqual([
+      expect.objectContaining({ partition: 'alpha', msg: 'caught up a stale search index from SQLite', added: 1, removed: expect.any(Number) }),
+    ]);
+    expect(loadedPartitions(restarted.entries)).toEqual(PARTITIONS);
+    await expectReferenceResults(restarted.gallery);
+    expect((await restarted.gallery.search('alpha', template, 1))[0].subjectId).toBe('after-flush');
+    await close(restarted.gallery);
+
+    // The caught-up index was saved: the next start loads it as it is.
+    const again = await reopen();
+    expect(again.entries.filter((entry) => entry.level >= WARN)).toEqual([]);
+    await expectReferenceResults(again.gallery);
   });
 });
 
@@ -183,33 +209,34 @@ describe('SIGKILL', () => {
     const { quietLogger } = await import(${JSON.stringify(new URL('../../test/helpers/quiet-logger.ts', import.meta.url).pathname)});
     const { TemplateCipher } = await import(${JSON.stringify(new URL('../security/template-cipher.ts', import.meta.url).pathname)});
     const [dataDir, count] = process.argv.slice(-2);
-    const gallery = openGallery({ dataDir, flushDelayMs: 60000, logger: quietLogger, cipher: new TemplateCipher(Buffer.from(${JSON.stringify(SPEC_TEMPLATE_KEY)}, 'base64')), dimension: 512 });
+    const gallery = await openGallery({ dataDir, flushDelayMs: 60000, logger: quietLogger, cipher: new TemplateCipher(Buffer.from(${JSON.stringify(SPEC_TEMPLATE_KEY)}, 'base64')), dimension: 512 });
     for (let i = 0; i < Number(count); i++) {
       const template = new Float32Array(512);
       template[i % 512] = 1;
-      gallery.enrol('alpha', 'killed-' + i, { template, modelId: 'test-model', quality: 1, source: 'enrol' });
+      await gallery.enrol('alpha', 'killed-' + i, { template, modelId: 'test-model', quality: 1, source: 'enrol' });
     }
     process.kill(process.pid, 'SIGKILL');
   `;
 
-  it('keeps every returned enrol, and the stale index is rebuilt', () => {
+  it('keeps every returned enrol, and the stale index is caught up', async () => {
     const enrols = 25;
     const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, dataDir, String(enrols)], {
       encoding: 'utf8',
     });
     expect(result.signal, result.stderr).toBe('SIGKILL');
 
-    const { gallery, entries } = reopen();
-    expect(rebuiltPartitions(entries)).toEqual(['alpha']);
-    expect(gallery.templateCounts('alpha')).toEqual({
+    const { gallery, entries } = await reopen();
+    expect(rebuiltPartitions(entries)).toEqual([]);
+    expect(entries.find((entry) => entry.msg === 'caught up a stale search index from SQLite')).toMatchObject({ partition: 'alpha', added: enrols, removed: 0 });
+    expect(await gallery.templateCounts('alpha')).toEqual({
       sqlite: reference.templateCount('alpha') + enrols,
       index: reference.templateCount('alpha') + enrols,
     });
     for (let i = 0; i < enrols; i++) {
       const template = new Float32Array(512);
       template[i % 512] = 1;
-      expect(gallery.subjectTemplates('alpha', `killed-${i}`)).toEqual([{ template, source: 'enrol' }]);
-      expect(gallery.search('alpha', template, 1)[0]).toEqual({ subjectId: `killed-${i}`, similarity: 1 });
+      expect(await gallery.subjectTemplates('alpha', `killed-${i}`)).toEqual([{ template, source: 'enrol' }]);
+      expect((await gallery.search('alpha', template, 1))[0]).toEqual({ subjectId: `killed-${i}`, similarity: 1 });
     }
   });
 });

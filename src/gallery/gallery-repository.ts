@@ -4,8 +4,8 @@ import type { Template } from '../pipeline/types.ts';
 import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { TemplateRecord } from './gallery.ts';
 
-// AUTOINCREMENT so a template id is never reused: FAISS positions are kept in template-id order,
-// and a reused id could sort before templates that are already indexed.
+// AUTOINCREMENT so a template id is never reused: a saved index is checked against, and caught up with,
+// SQLite by its template ids, and a reused id would look already indexed.
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS partitions (
     id INTEGER PRIMARY KEY,
@@ -51,7 +51,7 @@ const PARTITION_TEMPLATES = `
   JOIN subjects s ON s.id = t.subject_ref
   WHERE s.partition_id = (SELECT id FROM partitions WHERE name = ?)`;
 
-/** Where one template sits: the unit the FAISS position mapping is made of. */
+/** One template as a search index holds it, without its vector. */
 export interface TemplateRef {
   templateId: number;
   subjectId: string;
@@ -97,7 +97,7 @@ export interface DeletedSubject {
   generation: number;
 }
 
-/** All SQL of the gallery. SQLite is the source of truth; FAISS indexes are derived from it. */
+/** All SQL of the gallery. SQLite is the source of truth; search indexes are derived from it. */
 export class GalleryRepository {
   private readonly db: Database.Database;
   private readonly statements: Statements;
@@ -199,15 +199,23 @@ export class GalleryRepository {
     return Object.fromEntries(this.statements.subjectCounts.all().map((row) => [row.name, row.count]));
   }
 
-  /** Partition templates in template-id order, without vectors: enough to map a loaded index. */
-  templateRefs(partition: string): TemplateRef[] {
-    return this.statements.templateRefs.all(partition);
+  /** The partition's template ids, ascending: what a loaded index must hold. */
+  templateIds(partition: string): Float64Array {
+    return Float64Array.from(this.statements.templateIds.all(partition));
   }
 
   /** Partition templates in template-id order, with vectors, one at a time: for rebuilding an index. */
   *indexedTemplates(partition: string): Generator<IndexedTemplate> {
     for (const row of this.statements.indexedTemplates.iterate(partition)) {
       yield { templateId: row.templateId, subjectId: row.subjectId, source: row.source, vector: this.decodeVector(row.vector, { partition, ...row }) };
+    }
+  }
+
+  /** The partition's templates of these ids, with vectors (ids it does not hold are skipped): for catching an index up. */
+  *indexedTemplatesById(partition: string, templateIds: Iterable<number>): Generator<IndexedTemplate> {
+    for (const templateId of templateIds) {
+      const row = this.statements.indexedTemplate.get(partition, templateId);
+      if (row) yield { templateId: row.templateId, subjectId: row.subjectId, source: row.source, vector: this.decodeVector(row.vector, { partition, ...row }) };
     }
   }
 
@@ -374,11 +382,12 @@ function prepareStatements(db: Database.Database) {
       LEFT JOIN subjects s ON s.partition_id = p.id
       GROUP BY p.id ORDER BY p.name`),
     templateCount: db.prepare<[string], { count: number }>(`SELECT COUNT(*) AS count ${PARTITION_TEMPLATES}`),
-    templateRefs: db.prepare<[string], TemplateRef>(
-      `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source ${PARTITION_TEMPLATES} ORDER BY t.id`,
-    ),
+    templateIds: db.prepare<[string], number>(`SELECT t.id ${PARTITION_TEMPLATES} ORDER BY t.id`).pluck(),
     indexedTemplates: db.prepare<[string], TemplateRef & { vector: Buffer }>(
       `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source, t.vector ${PARTITION_TEMPLATES} ORDER BY t.id`,
+    ),
+    indexedTemplate: db.prepare<[string, number], TemplateRef & { vector: Buffer }>(
+      `SELECT t.id AS templateId, s.subject_id AS subjectId, t.source, t.vector ${PARTITION_TEMPLATES} AND t.id = ?`,
     ),
   };
 }

@@ -5,7 +5,9 @@ import type { TemplateCipher } from '../security/template-cipher.ts';
 import type { Gallery } from './gallery.ts';
 import { GalleryRepository } from './gallery-repository.ts';
 import { IndexStore } from './index-store.ts';
-import { SqliteFaissGallery } from './sqlite-faiss-gallery.ts';
+import { searchConfigSchema, type SearchConfig } from './search/search-config.ts';
+import { SearchWorkers } from './search/search-workers.ts';
+import { SqliteGallery } from './sqlite-gallery.ts';
 
 export type { Gallery, SubjectMatch, TemplateRecord } from './gallery.ts';
 export { PARTITION_NAME_PATTERN } from './gallery.ts';
@@ -19,24 +21,26 @@ export interface GalleryOptions {
   cipher: TemplateCipher;
   /** template length; 512 unless a test says otherwise */
   dimension?: number;
+  /** search workers and when a partition is searched approximately; the defaults unless given */
+  search?: SearchConfig;
 }
 
 /**
- * Opens `<dataDir>/gallery.sqlite` and loads or rebuilds each partition's index from
- * `<dataDir>/indexes/`. Call close() on shutdown: it saves changed indexes and closes SQLite.
+ * Opens `<dataDir>/gallery.sqlite`, starts the search workers and has them load or rebuild each
+ * partition's index from `<dataDir>/indexes/`. Call close() on shutdown: it saves changed indexes,
+ * stops the workers and closes SQLite.
  */
-export function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = 512 }: GalleryOptions): Gallery {
+export async function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = 512, search = searchConfigSchema.parse({}) }: GalleryOptions): Promise<Gallery> {
   mkdirSync(dataDir, { recursive: true });
   const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, cipher);
+  let workers: SearchWorkers | undefined;
   try {
     const encrypted = repository.encryptPlaintextTemplates();
     if (encrypted > 0) logger.warn({ templates: encrypted }, 'encrypted templates stored before encryption at rest existed');
-    return new SqliteFaissGallery(repository, new IndexStore(join(dataDir, 'indexes'), dimension, cipher), {
-      dimension,
-      flushDelayMs,
-      logger,
-    });
+    workers = await SearchWorkers.start({ dimension, workers: search.workers, templateKey: cipher.exportKey(), probeFraction: search.probeFraction });
+    return await SqliteGallery.open(repository, new IndexStore(join(dataDir, 'indexes'), dimension), workers, { dimension, flushDelayMs, logger, search });
   } catch (error) {
+    await workers?.close();
     repository.close();
     throw error;
   }
@@ -47,8 +51,8 @@ export function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension =
  * it: the saved indexes no longer open, so they are rebuilt and saved sealed under the new key.
  * The server must be stopped: it would keep sealing under the old key (its inserts are refused).
  */
-export function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flushDelayMs'> & { current: TemplateCipher; next: TemplateCipher }): number {
-  const { dataDir, current, next, logger, dimension = 512 } = options;
+export async function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flushDelayMs'> & { current: TemplateCipher; next: TemplateCipher }): Promise<number> {
+  const { dataDir, current, next, logger, dimension = 512, search } = options;
   const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, current);
   let rotated: number;
   try {
@@ -56,6 +60,6 @@ export function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flus
   } finally {
     repository.close();
   }
-  openGallery({ dataDir, flushDelayMs: 0, logger, cipher: next, dimension }).close();
+  await (await openGallery({ dataDir, flushDelayMs: 0, logger, cipher: next, dimension, search })).close();
   return rotated;
 }

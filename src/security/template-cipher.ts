@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 
 const FORMAT_VERSION = 1;
 const NONCE_BYTES = 12;
@@ -45,39 +45,48 @@ export class TemplateCipher {
   }
 
   /**
-   * seal() from file to file in chunks, for index files of gigabytes: the same bytes, without holding
-   * either side in memory. Returns the sealed size.
+   * seal() straight into a new file (mode 0600), synced: the sealed bytes never sit in memory beside the
+   * plaintext, which for a search index shard is a gigabyte. Returns the sealed size.
    */
-  sealFile(plaintextPath: string, sealedPath: string, context: string): number {
+  sealToFile(plaintext: Uint8Array, path: string, context: string): number {
     const { header, cipher } = this.encryptor(context);
-    return withFiles(plaintextPath, sealedPath, (input, output) => {
-      let written = writeSync(output, header);
-      forEachChunk(input, 0, fstatSync(input).size, (chunk) => {
-        written += writeSync(output, cipher.update(chunk));
-      });
-      written += writeSync(output, Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+    const fd = openSync(path, 'w', 0o600);
+    try {
+      let written = writeAll(fd, header);
+      for (let from = 0; from < plaintext.length; from += FILE_CHUNK_BYTES) {
+        written += writeAll(fd, cipher.update(plaintext.subarray(from, Math.min(plaintext.length, from + FILE_CHUNK_BYTES))));
+      }
+      written += writeAll(fd, Buffer.concat([cipher.final(), cipher.getAuthTag()]));
+      fsyncSync(fd);
       return written;
-    });
+    } finally {
+      closeSync(fd);
+    }
   }
 
-  /**
-   * open() from file to file in chunks. Plaintext reaches `plaintextPath` before the tag is checked,
-   * so a caller must not use that file unless this returns; on a throw it holds unauthenticated bytes.
-   */
-  openFile(sealedPath: string, plaintextPath: string, context: string): void {
-    withFiles(sealedPath, plaintextPath, (input, output) => {
-      const size = fstatSync(input).size;
+  /** open() of a file sealToFile() or seal() wrote, decrypted chunk by chunk into one buffer of the plaintext's size. */
+  openFromFile(path: string, context: string): Buffer {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
       assertSealedLength(size);
       const header = Buffer.alloc(1 + NONCE_BYTES);
       const tag = Buffer.alloc(TAG_BYTES);
-      readSync(input, header, 0, header.length, 0);
-      readSync(input, tag, 0, TAG_BYTES, size - TAG_BYTES);
+      readSync(fd, header, 0, header.length, 0);
+      readSync(fd, tag, 0, TAG_BYTES, size - TAG_BYTES);
       if (header[0] !== FORMAT_VERSION) throw new Error(`not a sealed file (format ${header[0]})`);
       const decipher = this.decryptor(header.subarray(1), tag, context);
-      forEachChunk(input, header.length, size - TAG_BYTES, (chunk) => writeSync(output, decipher.update(chunk)));
-      // Only final() checks the tag: a failed write is reported as itself, not as a wrong key.
-      writeSync(output, this.openedOrThrow(context, () => decipher.final()));
-    });
+      const plaintext = Buffer.allocUnsafe(size - header.length - TAG_BYTES);
+      let filled = 0;
+      forEachChunk(fd, header.length, size - TAG_BYTES, (chunk) => {
+        filled += decipher.update(chunk).copy(plaintext, filled);
+      });
+      // Only final() checks the tag: until it returns, the buffer holds unauthenticated bytes.
+      this.openedOrThrow(context, () => decipher.final());
+      return plaintext;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** A fresh cipher and the header (format version, nonce) that goes in front of its output. */
@@ -108,18 +117,10 @@ function assertSealedLength(bytes: number): void {
   if (bytes < 1 + NONCE_BYTES + TAG_BYTES) throw new Error(`not a sealed blob (${bytes} bytes)`);
 }
 
-function withFiles<T>(inputPath: string, outputPath: string, use: (input: number, output: number) => T): T {
-  const input = openSync(inputPath, 'r');
-  try {
-    const output = openSync(outputPath, 'w', 0o600);
-    try {
-      return use(input, output);
-    } finally {
-      closeSync(output);
-    }
-  } finally {
-    closeSync(input);
-  }
+/** writeSync until every byte is written (one call may write fewer). */
+function writeAll(fd: number, bytes: Uint8Array): number {
+  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
+  return bytes.length;
 }
 
 /** Calls `use` with successive chunks of bytes [from, to) of an open file; each chunk is valid only during the call. */

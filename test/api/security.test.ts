@@ -176,7 +176,7 @@ describe('audit log', () => {
     expect(mine[0].key_id).toMatch(/^fsk_[0-9a-f]{12}$/);
     for (const event of mine.slice(0, 3)) expect(event.quality).toBeGreaterThan(0);
     expect(mine[1].score).toBeGreaterThan(0.45);
-    // search (FAISS, float32) and verify (float64 sums) agree to the reported four decimals
+    // search (float32 sums in the search workers) and verify (float64 sums) agree to the reported four decimals
     expect(mine[2].score).toBeCloseTo(mine[1].score!, 4);
     for (const event of mine) expect(Date.parse(event.at)).toBeGreaterThan(Date.now() - 10 * 60_000);
   });
@@ -251,13 +251,13 @@ describe('encryption at rest', () => {
   it('after shutdown, no file of the data directory holds a template in plaintext', async () => {
     await server.close();
     const cipher = readKeyFile(join(server.dataDir, 'template.key'));
-    const gallery = openGallery({ dataDir: server.dataDir, flushDelayMs: 60_000, logger: quietLogger, cipher });
-    const templates = [...(gallery.subjectTemplates('default', 'london_001') ?? []), ...(gallery.subjectTemplates('vip', 'v1') ?? [])].map((stored) => stored.template);
-    gallery.close();
+    const gallery = await openGallery({ dataDir: server.dataDir, flushDelayMs: 60_000, logger: quietLogger, cipher });
+    const templates = [...((await gallery.subjectTemplates('default', 'london_001')) ?? []), ...((await gallery.subjectTemplates('vip', 'v1')) ?? [])].map((stored) => stored.template);
+    await gallery.close();
     expect(templates).toHaveLength(2);
 
     const files = readdirSync(server.dataDir, { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(server.dataDir, file)).isFile());
-    expect(files).toEqual(expect.arrayContaining(['gallery.sqlite', join('indexes', 'default.faiss'), join('indexes', 'vip.faiss')]));
+    expect(files).toEqual(expect.arrayContaining(['gallery.sqlite', join('indexes', 'default.0.ivf'), join('indexes', 'vip.0.ivf')]));
     for (const file of files) {
       const bytes = readFileSync(join(server.dataDir, file));
       for (const template of templates) {

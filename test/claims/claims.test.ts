@@ -11,7 +11,7 @@ import { postMultipart, readXml, startTestServer, type TestServer } from '../hel
 import { documentPortrait, postClaimImage, postClaimJson, sideBySide, withInterEye, type ClaimImage, type Headers } from './support.ts';
 
 // Enrolment from trusted document photos end to end: real models in the server's workers, real SQLite
-// and FAISS, API keys required. Document portraits are London-set neutral photos cut to the ICAO frame;
+// and search workers, API keys required. Document portraits are London-set neutral photos cut to the ICAO frame;
 // live captures are the same people's second (smiling) photos.
 
 const PATHS = {

@@ -10,7 +10,7 @@ import { faceAt, LISTABLE_CONFIG, subjectsIn } from './support.ts';
 
 // The real server in a child process, SIGKILLed at chosen moments and restarted on the same data.
 // Whatever the moment, after a restart: every acknowledged write holds, nothing refused appears,
-// a write whose answer was lost may have gone either way, and FAISS agrees with SQLite.
+// a write whose answer was lost may have gone either way, and the search index agrees with SQLite.
 
 const PARTITIONS = ['crash_a', 'crash_b'];
 // Small so index saves run during and right after each burst, where a kill can catch them.
@@ -96,7 +96,7 @@ function present(): Subject[] {
 
 /**
  * Restarts on the same data and checks {acknowledged} ⊆ found ⊆ {attempted, not refused} through the
- * API, then stops the server and checks through the gallery itself that every FAISS index holds as
+ * API, then stops the server and checks through the gallery itself that every search index holds as
  * many templates as SQLite. Afterwards the test knows exactly which subjects exist.
  */
 async function restartAndCheck(): Promise<Set<string>> {
@@ -119,17 +119,17 @@ async function restartAndCheck(): Promise<Set<string>> {
 
   await server.stop();
   server = undefined;
-  const gallery = openGallery({ dataDir: scratch.dataDir, flushDelayMs: 0, logger: quietLogger, cipher: loadTemplateCipher({}, scratch.dataDir, quietLogger) });
+  const gallery = await openGallery({ dataDir: scratch.dataDir, flushDelayMs: 0, logger: quietLogger, cipher: loadTemplateCipher({}, scratch.dataDir, quietLogger) });
   try {
-    expect(gallery.isHealthy()).toBe(true);
+    expect(await gallery.isHealthy()).toBe(true);
     for (const partition of PARTITIONS) {
-      const counts = gallery.templateCounts(partition);
+      const counts = await gallery.templateCounts(partition);
       expect(counts.index).toBe(counts.sqlite);
       // Every subject here was enrolled once, so a partition holds one template per subject found.
       expect(counts.sqlite).toBe([...found].filter((key) => key.startsWith(`${partition}/`)).length);
     }
   } finally {
-    gallery.close();
+    await gallery.close();
   }
 
   for (const key of expected.keys()) expected.set(key, found.has(key) ? 'present' : 'absent');
@@ -170,7 +170,7 @@ describe('SIGKILL and restart', () => {
   });
 
   it('keeps every acknowledged enrolment when killed as an index save begins', async () => {
-    // The save writes <partition>.faiss.tmp first; the kill is sent the moment that file appears,
+    // The save writes <partition>.<shard>.ivf.tmp first; the kill is sent the moment that file appears,
     // so it lands while the index and its sidecar are being written and synced.
     const watcher = watch(join(scratch.dataDir, 'indexes'));
     let killing: Promise<void> | undefined;
@@ -203,7 +203,7 @@ describe('SIGKILL and restart', () => {
     expect(kills).toHaveLength(5);
     await server!.stop();
     server = await startChildServer({ dataDir: scratch.dataDir, config: SERVER_CONFIG });
-    expect(server.output()).not.toContain('rebuilt FAISS index');
+    expect(server.output()).not.toContain('rebuilt search index');
     const health = await fetch(`${server.url}/api/v1/health`);
     expect(health.status).toBe(200);
   });
