@@ -186,10 +186,10 @@ describe('ClaimsService', () => {
 
     it('does not judge a live capture unlike those D-MAD was calibrated on: the claim passes on the match, mad not_applicable', async () => {
       // a 250-pixel news photo as the live capture: its eyes are under differentialCapture.minInterEyePx apart
-      biometric.enrolFace(await pipeline.process(fixture('faces/George_W_Bush/1.jpg'), 'enrol'), { partition: 'mad', subject_id: 'in-the-wild' }, 'eid');
+      await biometric.enrolFace(await pipeline.process(fixture('faces/George_W_Bush/1.jpg'), 'enrol'), { partition: 'mad', subject_id: 'in-the-wild' }, 'eid');
       const capture = await pipeline.process(fixture('faces/George_W_Bush/5.jpg'), 'probe');
       expect(capture.quality.measurements!.inter_eye_px).toBeLessThan(madConfig.differentialCapture.minInterEyePx);
-      const live = guarded.issueVerifyToken({ user_id: 'in-the-wild', partition: 'mad' }, client);
+      const live = await guarded.issueVerifyToken({ user_id: 'in-the-wild', partition: 'mad' }, client);
       await guarded.verifyImage(live.token, fixture('faces/George_W_Bush/5.jpg'), client);
       const outcome = guarded.validate(live.token, 'in-the-wild', client);
       expect(outcome).toMatchObject({ passed: true, mad: 'not_applicable' });
