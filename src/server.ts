@@ -67,7 +67,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const stopPools = () => Promise.all([closeWhenStarted(poolStarting), closeWhenStarted(croppersStarting), closeWhenStarted(photosStarting)]);
   let gallery: Gallery;
   try {
-    gallery = openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
+    gallery = await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
   } catch (error) {
     await stopPools();
     throw error;
@@ -76,12 +76,12 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   let croppers: CropperPool | undefined;
   let photos: PhotoPool | undefined;
   try {
-    assertSameRecognitionModel(gallery, manifest.modelId);
+    await assertSameRecognitionModel(gallery, manifest.modelId);
     pool = await poolStarting;
     croppers = await croppersStarting;
     photos = await photosStarting;
   } catch (error) {
-    gallery.close();
+    await gallery.close();
     await stopPools();
     throw error;
   }
@@ -121,8 +121,8 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     documents,
     photo: { service: new PassportPhotoService(photoPool, photoJobs, photoSpecs, profiles, progress), progress },
     claims,
-    health: () => ({
-      components: { faiss_index: gallery.isHealthy(), template_key: gallery.templateKeyCurrent(), ...faces.health() },
+    health: async () => ({
+      components: { faiss_index: await gallery.isHealthy(), template_key: await gallery.templateKeyCurrent(), ...faces.health() },
       stages: faces.stages(),
     }),
   });
@@ -136,7 +136,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
-  logger.info({ url, model_id: faces.modelId, partitions: gallery.partitions().length }, 'listening');
+  logger.info({ url, model_id: faces.modelId, partitions: (await gallery.partitions()).length }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -145,7 +145,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      gallery.close();
+      await gallery.close();
       keys.close();
       audit.close();
       claimTokens.close();
@@ -160,8 +160,8 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
  * Cosine similarity between templates of two different networks means nothing, so a gallery enrolled
  * with another recognition model is refused at start rather than searched with meaningless scores.
  */
-function assertSameRecognitionModel(gallery: Gallery, modelId: string): void {
-  const foreign = gallery.templateModelIds().filter((id) => id !== modelId);
+async function assertSameRecognitionModel(gallery: Gallery, modelId: string): Promise<void> {
+  const foreign = (await gallery.templateModelIds()).filter((id) => id !== modelId);
   if (foreign.length > 0) {
     throw new Error(
       `the gallery holds templates made by ${foreign.join(', ')}, but the model bundle's recognition model is ${modelId}; ` +

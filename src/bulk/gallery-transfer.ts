@@ -7,15 +7,15 @@ import type { ProgressBar } from './progress.ts';
 const PAGE = 500;
 
 /** Every template of a partition with its subject id, source, quality, model id and time. */
-export function exportPartition(gallery: Gallery, partition: string, progress?: (total: number) => ProgressBar): ExportRecord[] {
-  if (!gallery.hasPartition(partition)) throw new Error(`no partition "${partition}" in this gallery (it has: ${gallery.partitions().join(', ')})`);
-  const total = gallery.listSubjects(partition, 0, 1).total;
+export async function exportPartition(gallery: Gallery, partition: string, progress?: (total: number) => ProgressBar): Promise<ExportRecord[]> {
+  if (!(await gallery.hasPartition(partition))) throw new Error(`no partition "${partition}" in this gallery (it has: ${(await gallery.partitions()).join(', ')})`);
+  const total = (await gallery.listSubjects(partition, 0, 1)).total;
   const bar = progress?.(total);
   const records: ExportRecord[] = [];
   for (let offset = 0; offset < total; offset += PAGE) {
-    for (const { subjectId } of gallery.listSubjects(partition, offset, PAGE).subjects) {
-      const detail = gallery.subjectDetail(partition, subjectId);
-      const templates = gallery.subjectTemplates(partition, subjectId);
+    for (const { subjectId } of (await gallery.listSubjects(partition, offset, PAGE)).subjects) {
+      const detail = await gallery.subjectDetail(partition, subjectId);
+      const templates = await gallery.subjectTemplates(partition, subjectId);
       if (!detail || !templates) continue; // deleted while we read
       // both are in template-id order
       templates.forEach(({ template, source }, index) => {
@@ -48,7 +48,7 @@ export interface ImportReport {
  * record is refused, with a code, when its id or vector is unusable. The checkpoint is keyed by record
  * number, so a resumed import adds each template once.
  */
-export function importRecords(options: {
+export async function importRecords(options: {
   gallery: Gallery;
   modelId: string;
   header: ExportHeader;
@@ -57,24 +57,24 @@ export function importRecords(options: {
   dimension: number;
   checkpoint: Checkpoint;
   progress?: (total: number) => ProgressBar;
-}): ImportReport {
+}): Promise<ImportReport> {
   const { gallery, modelId, header, records, partition, checkpoint } = options;
   assertSameModel(header.model_id, modelId);
-  const foreign = gallery.templateModelIds().filter((id) => id !== modelId);
+  const foreign = (await gallery.templateModelIds()).filter((id) => id !== modelId);
   if (foreign.length > 0) throw new Error(`the target gallery holds templates of ${foreign.join(', ')}: it cannot take ${modelId} templates`);
   assertPartitionName(partition);
   const pending = records.map((record, index) => ({ record, item: String(index) })).filter(({ item }) => !checkpoint.has(item));
   const report: ImportReport = { skipped: records.length - pending.length, imported: 0, refused: 0 };
   const bar = options.progress?.(pending.length);
   for (const { record, item } of pending) {
-    const code = importOne(gallery, partition, record, modelId, options.dimension);
+    const code = await importOne(gallery, partition, record, modelId, options.dimension);
     checkpoint.record(item, code);
     if (code === 'ok') report.imported++;
     else report.refused++;
     bar?.tick();
   }
   bar?.finish();
-  gallery.flush();
+  await gallery.flush();
   return report;
 }
 
@@ -85,7 +85,7 @@ export function assertSameModel(fileModel: string, serverModel: string): void {
   }
 }
 
-function importOne(gallery: Gallery, partition: string, record: ExportRecord, modelId: string, dimension: number): string {
+async function importOne(gallery: Gallery, partition: string, record: ExportRecord, modelId: string, dimension: number): Promise<string> {
   if (record.model_id !== modelId) return 'model_mismatch';
   try {
     assertSubjectId(record.subject_id);
@@ -98,6 +98,6 @@ function importOne(gallery: Gallery, partition: string, record: ExportRecord, mo
   const template = new Float32Array(dimension);
   Buffer.from(template.buffer).set(bytes);
   if (!template.every(Number.isFinite)) return 'invalid_template';
-  gallery.enrol(partition, record.subject_id, { template, modelId, quality: record.quality, source: record.source });
+  await gallery.enrol(partition, record.subject_id, { template, modelId, quality: record.quality, source: record.source });
   return 'ok';
 }

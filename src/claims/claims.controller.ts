@@ -92,7 +92,7 @@ export function claimsRouter(service: ClaimsService, limits: BodyLimits): Router
 
   router.post(CLAIM_PATHS.verifyToken, json, async (ctx) => {
     const request = await jsonBody(ctx, schemas.verifyToken, limits.maxJsonBytes);
-    const issued = service.issueVerifyToken(request, ctx.state.operation!);
+    const issued = await service.issueVerifyToken(request, ctx.state.operation!);
     ctx.state.operation!.record({ decision: 'token_issued' });
     ctx.body = tokenBody(issued);
   });

@@ -64,7 +64,7 @@ beforeAll(async () => {
     loadProfiles(),
   );
   data = temporaryDataDir();
-  gallery = openTestGallery(data.dataDir, recordingLogger().logger);
+  gallery = await openTestGallery(data.dataDir, recordingLogger().logger);
   tokens = new ClaimTokenRepository(join(data.dataDir, 'claims.sqlite'));
   const policies = new PartitionPolicies(policyConfigSchema.parse({}));
   biometric = new BiometricService(gallery, faces, createScoreMapper(pipeline.manifest.recognition), policies, { maxPartitions: 100 });
@@ -73,9 +73,9 @@ beforeAll(async () => {
   withMad = () => new ClaimsService(tokens, biometric, faces, compliance, new EnrolmentImageRequirements(config), config, 0.45, differentialMad, undefined, () => now);
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
   tokens?.close();
-  gallery?.close();
+  await gallery?.close();
   data?.remove();
 });
 
@@ -90,17 +90,17 @@ describe('ClaimsService', () => {
     const before = imageWork;
     expect(await outcomeOf(claims.enrolImage(issued.token, enrolPhoto(), undefined, client))).toBe('token_expired');
     expect(imageWork).toBe(before);
-    expect(gallery.subjectTemplates('spec', 'late')).toBeUndefined();
+    expect(await gallery.subjectTemplates('spec', 'late')).toBeUndefined();
 
     const fresh = claims.issueEnrolToken({ user_id: 'late', partition: 'spec', source: 'selfie' }, client);
     now += TTL_MS - 1;
     const enrolled = await claims.enrolImage(fresh.token, enrolPhoto(), 'selfie', client);
     expect(enrolled).toMatchObject({ userId: 'late', source: 'selfie' });
-    expect(gallery.subjectTemplates('spec', 'late')?.map((t) => t.source)).toEqual(['selfie']);
+    expect((await gallery.subjectTemplates('spec', 'late'))?.map((t) => t.source)).toEqual(['selfie']);
   });
 
   it('keeps a recorded outcome from being validated once the token expired', async () => {
-    const live = claims.issueVerifyToken({ user_id: 'late', partition: 'spec' }, client);
+    const live = await claims.issueVerifyToken({ user_id: 'late', partition: 'spec' }, client);
     expect((await claims.verifyImage(live.token, livePhoto(), client)).triesLeft).toBe(config.maxTries - 1);
     now += TTL_MS;
     expect(await outcomeOf(Promise.resolve().then(() => claims.validate(live.token, 'late', client)))).toBe('token_expired');
@@ -111,7 +111,7 @@ describe('ClaimsService', () => {
   });
 
   it('validates once, for its own key and user only', async () => {
-    const live = claims.issueVerifyToken({ user_id: 'late', partition: 'spec' }, client);
+    const live = await claims.issueVerifyToken({ user_id: 'late', partition: 'spec' }, client);
     await claims.verifyImage(live.token, livePhoto(), client);
     const validate = (userId: string, who: ClaimCaller) => outcomeOf(Promise.resolve().then(() => claims.validate(live.token, userId, who)));
     expect(await validate('late', caller('fsk_000000000002'))).toBe('token_wrong_key');
@@ -131,11 +131,11 @@ describe('ClaimsService', () => {
     expect(outcomes.filter((o) => o === 'unsupported_image_format')).toHaveLength(config.maxTries);
     expect(outcomes.filter((o) => o === 'token_tries_exhausted')).toHaveLength(6 - config.maxTries);
     expect(imageWork).toBe(before);
-    expect(gallery.subjectTemplates('spec', 'crowd')).toBeUndefined();
+    expect(await gallery.subjectTemplates('spec', 'crowd')).toBeUndefined();
   });
 
   it('records a live capture the pipeline refuses as a failed outcome, with its reason', async () => {
-    const live = claims.issueVerifyToken({ user_id: 'late', partition: 'spec' }, client);
+    const live = await claims.issueVerifyToken({ user_id: 'late', partition: 'spec' }, client);
     await claims.verifyImage(live.token, fixture('nonfaces/01.jpg'), client);
     expect(claims.validate(live.token, 'late', client)).toMatchObject({ passed: false, failureReason: 'no_face_detected', mad: 'not_configured' });
   });
@@ -166,8 +166,8 @@ describe('ClaimsService', () => {
     });
 
     it('passes a genuine live capture against a genuine trusted photo, MAD passed', async () => {
-      biometric.enrolFace(await pipeline.process(enrolPhoto(), 'enrol'), { partition: 'mad', subject_id: 'genuine' }, 'eid');
-      const live = guarded.issueVerifyToken({ user_id: 'genuine', partition: 'mad' }, client);
+      await biometric.enrolFace(await pipeline.process(enrolPhoto(), 'enrol'), { partition: 'mad', subject_id: 'genuine' }, 'eid');
+      const live = await guarded.issueVerifyToken({ user_id: 'genuine', partition: 'mad' }, client);
       await guarded.verifyImage(live.token, livePhoto(), client);
       expect(guarded.validate(live.token, 'genuine', client)).toMatchObject({ passed: true, mad: 'passed' });
     });
@@ -175,8 +175,8 @@ describe('ClaimsService', () => {
     it('fails a live capture of a contributor against a morphed trusted photo that matches them', async () => {
       // the trusted photo is a morph of london_003 and london_004; london_003 presents themselves live
       const morph = await fixtureMorph(pipeline, 'faces/london_003/1.jpg', 'faces/london_004/1.jpg', { alpha: 0.5, variant: 'spliced' });
-      biometric.enrolFace(await pipeline.process(morph, 'probe'), { partition: 'mad', subject_id: 'morphed' }, 'eid');
-      const live = guarded.issueVerifyToken({ user_id: 'morphed', partition: 'mad' }, client);
+      await biometric.enrolFace(await pipeline.process(morph, 'probe'), { partition: 'mad', subject_id: 'morphed' }, 'eid');
+      const live = await guarded.issueVerifyToken({ user_id: 'morphed', partition: 'mad' }, client);
       await guarded.verifyImage(live.token, fixture('faces/london_003/2.jpg'), client);
       const outcome = guarded.validate(live.token, 'morphed', client);
       expect(outcome).toMatchObject({ passed: false, mad: 'failed', failureReason: 'morphing_attack_detected' });

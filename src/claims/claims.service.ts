@@ -86,9 +86,9 @@ export class ClaimsService {
   }
 
   /** Only a user with a trusted photo enrolled can be verified: there is nothing to compare with otherwise. */
-  issueVerifyToken(request: { user_id: string; partition: string }, caller: ClaimCaller): IssuedToken {
+  async issueVerifyToken(request: { user_id: string; partition: string }, caller: ClaimCaller): Promise<IssuedToken> {
     caller.target(request.partition, request.user_id);
-    this.biometric.requireSubject(request.partition, request.user_id, TRUSTED_SOURCES);
+    await this.biometric.requireSubject(request.partition, request.user_id, TRUSTED_SOURCES);
     return this.issue('verify', request.user_id, request.partition, null, caller);
   }
 
@@ -103,7 +103,7 @@ export class ClaimsService {
       const verdict = await this.compliance.check(image, this.requirements.complianceRequest(source));
       const issues = this.requirements.checkFace(verdict);
       const face = await this.faces.process(image, 'enrol');
-      const enrolled = this.biometric.enrolFace(face, { subject_id: token.userId, partition: token.partition }, source);
+      const enrolled = await this.biometric.enrolFace(face, { subject_id: token.userId, partition: token.partition }, source);
       // the template is in the gallery; a crash before this line leaves the token open for another try
       this.tokens.recordOutcome(token.tokenId, { passed: true, source, quality: enrolled.qualityScore, issues: issues.join(','), mad: face.mad?.status === 'enabled' ? 'passed' : face.mad?.status }, this.now());
       this.observe({ kind: 'enrolled', source });
@@ -221,7 +221,7 @@ export class ClaimsService {
       if (error instanceof ApiError && CAPTURE_FAILURES.has(error.code)) return { passed: false, threshold, failureReason: error.code, mad: unjudged };
       throw error;
     }
-    const trusted = this.biometric.requireSubject(token.partition, token.userId, TRUSTED_SOURCES);
+    const trusted = await this.biometric.requireSubject(token.partition, token.userId, TRUSTED_SOURCES);
     const { score, source } = this.biometric.bestMatch(live.template, trusted);
     const compared = { score, threshold, source, quality: live.quality.score };
     if (score < threshold) return { passed: false, ...compared, mad: unjudged, failureReason: 'no_match' };

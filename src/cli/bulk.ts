@@ -83,24 +83,24 @@ function openDataDir(config: Config, what: string) {
   return openGallery({ dataDir: config.dataDir, flushDelayMs: 0, logger: stderrLogger, cipher });
 }
 
-function exportCommand(config: Config, args: string[]): void {
+async function exportCommand(config: Config, args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { partition: { type: 'string' }, 'passphrase-file': { type: 'string' } } });
   if (positionals.length > 0) throw new UsageError('export writes to stdout: redirect it to a file');
   if (!values.partition) throw new UsageError('--partition is required');
   if (process.stdout.isTTY) throw new UsageError('stdout is a terminal: redirect the export to a file');
   const secret = passphrase(values['passphrase-file']);
   const modelId = loadModelManifest(config.modelsDir, config.pipeline.manifest).modelId;
-  const gallery = openDataDir(config, 'exporting');
+  const gallery = await openDataDir(config, 'exporting');
   try {
-    const records = exportPartition(gallery, values.partition, bar('export'));
+    const records = await exportPartition(gallery, values.partition, bar('export'));
     process.stdout.write(sealExport(secret, { modelId, partition: values.partition }, records));
     process.stderr.write(`exported ${records.length} templates of partition ${values.partition} (${modelId})\n`);
   } finally {
-    gallery.close();
+    await gallery.close();
   }
 }
 
-function importCommand(config: Config, args: string[]): void {
+async function importCommand(config: Config, args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
@@ -116,13 +116,13 @@ function importCommand(config: Config, args: string[]): void {
   const partition = values.partition ?? header.partition;
   const checkpoint = new Checkpoint(values.checkpoint ?? `import-${partition}-${shortHash(file)}.checkpoint.jsonl`);
   process.stderr.write(`${records.length} templates, checkpoint ${checkpoint.path} (${checkpoint.size} done before)\n`);
-  const gallery = openDataDir(config, 'importing');
+  const gallery = await openDataDir(config, 'importing');
   try {
-    const report = importRecords({ gallery, modelId, header, records, partition, dimension: 512, checkpoint, progress: bar('import') });
+    const report = await importRecords({ gallery, modelId, header, records, partition, dimension: 512, checkpoint, progress: bar('import') });
     process.stderr.write(`imported ${report.imported} into ${partition}, refused ${report.refused}, done before ${report.skipped}\n`);
     printSummary(checkpoint.outcomes());
   } finally {
-    gallery.close();
+    await gallery.close();
   }
 }
 

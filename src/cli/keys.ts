@@ -65,7 +65,7 @@ await runCli(USAGE, (args) => {
  * The new key is written beside the old one before the database changes, and moved over it after:
  * if this is interrupted, one of the two files opens the gallery (the server names the key id it needs).
  */
-function rotate(config: ReturnType<typeof loadConfig>): void {
+async function rotate(config: ReturnType<typeof loadConfig>): Promise<void> {
   // A running server keeps the old key in memory and could not enrol under the new one.
   assertNoServerRunning(config.dataDir, 'rotating the template key');
   const current = loadTemplateCipher(config.encryption, config.dataDir, stderrLogger);
@@ -77,7 +77,7 @@ function rotate(config: ReturnType<typeof loadConfig>): void {
   } else {
     writeKeyFile(`${source.path}.next`, next, 'w');
   }
-  const templates = rotateTemplateKey({ dataDir: config.dataDir, current, next, logger: stderrLogger });
+  const templates = await rotateTemplateKey({ dataDir: config.dataDir, current, next, logger: stderrLogger });
   if (source.kind === 'file') renameSync(`${source.path}.next`, source.path);
   process.stderr.write(`re-encrypted ${templates} templates and the saved indexes under key ${next.keyId} (was ${current.keyId})\n`);
 }

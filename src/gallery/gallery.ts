@@ -33,37 +33,42 @@ export interface SubjectMatch {
   similarity: number;
 }
 
+/**
+ * The gallery contract. Every method that reads or writes data returns a Promise: indexes are searched
+ * in worker threads, and a database backend answers over the network. Each write is durable when its
+ * promise resolves.
+ */
 export interface Gallery {
   /** Adds one template to a subject, creating the partition and subject as needed. */
-  enrol(partition: string, subjectId: string, record: TemplateRecord): void;
-  /** Removes a subject and all its templates. Returns false when there was no such subject. */
-  deleteSubject(partition: string, subjectId: string): boolean;
+  enrol(partition: string, subjectId: string, record: TemplateRecord): Promise<void>;
+  /** Removes a subject and all its templates. Resolves false when there was no such subject. */
+  deleteSubject(partition: string, subjectId: string): Promise<boolean>;
   /**
    * Best `topK` subjects by best template similarity, highest first. Unknown partition: [].
    * With `sources`, only templates from those sources count.
    */
-  search(partition: string, probe: Template, topK: number, sources?: ReadonlySet<string>): SubjectMatch[];
+  search(partition: string, probe: Template, topK: number, sources?: ReadonlySet<string>): Promise<SubjectMatch[]>;
   /** Templates of one subject (of `sources` only, when given), or undefined when it has none. */
-  subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): SourcedTemplate[] | undefined;
+  subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): Promise<SourcedTemplate[] | undefined>;
   /** What a subject's record holds, without vectors; undefined when not enrolled. */
-  subjectDetail(partition: string, subjectId: string): SubjectDetail | undefined;
+  subjectDetail(partition: string, subjectId: string): Promise<SubjectDetail | undefined>;
   /** One page of a partition's subjects in subject-id order. */
-  listSubjects(partition: string, offset: number, limit: number): SubjectListing;
-  hasPartition(partition: string): boolean;
-  partitions(): string[];
+  listSubjects(partition: string, offset: number, limit: number): Promise<SubjectListing>;
+  hasPartition(partition: string): Promise<boolean>;
+  partitions(): Promise<string[]>;
   /** recognition models whose templates are stored: templates of different models cannot be compared */
-  templateModelIds(): string[];
+  templateModelIds(): Promise<string[]>;
   /** subjects per partition */
-  subjectCounts(): Record<string, number>;
-  /** templates per partition, in SQLite and in the FAISS index */
-  templateCounts(partition: string): { sqlite: number; index: number };
-  /** True when every partition's FAISS index holds as many templates as SQLite. */
-  isHealthy(): boolean;
+  subjectCounts(): Promise<Record<string, number>>;
+  /** templates per partition, in storage and in the search index */
+  templateCounts(partition: string): Promise<{ sqlite: number; index: number }>;
+  /** True when every partition's search index holds what storage holds. Must stay cheap: /health asks it. */
+  isHealthy(): Promise<boolean>;
   /** True while the gallery is sealed under the key this process holds: false after a rotation behind its back. */
-  templateKeyCurrent(): boolean;
+  templateKeyCurrent(): Promise<boolean>;
   /** Writes indexes that changed since the last flush. */
-  flush(): void;
-  close(): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Where a template's image came from: a trusted document photo (claims) or the plain enrol endpoint. */

@@ -25,7 +25,7 @@ export interface GalleryOptions {
  * Opens `<dataDir>/gallery.sqlite` and loads or rebuilds each partition's index from
  * `<dataDir>/indexes/`. Call close() on shutdown: it saves changed indexes and closes SQLite.
  */
-export function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = 512 }: GalleryOptions): Gallery {
+export async function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = 512 }: GalleryOptions): Promise<Gallery> {
   mkdirSync(dataDir, { recursive: true });
   const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, cipher);
   try {
@@ -47,7 +47,7 @@ export function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension =
  * it: the saved indexes no longer open, so they are rebuilt and saved sealed under the new key.
  * The server must be stopped: it would keep sealing under the old key (its inserts are refused).
  */
-export function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flushDelayMs'> & { current: TemplateCipher; next: TemplateCipher }): number {
+export async function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flushDelayMs'> & { current: TemplateCipher; next: TemplateCipher }): Promise<number> {
   const { dataDir, current, next, logger, dimension = 512 } = options;
   const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, current);
   let rotated: number;
@@ -56,6 +56,6 @@ export function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flus
   } finally {
     repository.close();
   }
-  openGallery({ dataDir, flushDelayMs: 0, logger, cipher: next, dimension }).close();
+  await (await openGallery({ dataDir, flushDelayMs: 0, logger, cipher: next, dimension })).close();
   return rotated;
 }

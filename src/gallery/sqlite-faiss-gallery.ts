@@ -38,7 +38,7 @@ export class SqliteFaissGallery implements Gallery {
     this.loadIndexes();
   }
 
-  enrol(partition: string, subjectId: string, record: TemplateRecord): void {
+  async enrol(partition: string, subjectId: string, record: TemplateRecord): Promise<void> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     this.assertTemplate(record.template);
@@ -49,7 +49,7 @@ export class SqliteFaissGallery implements Gallery {
     this.markChanged(partition, generation);
   }
 
-  deleteSubject(partition: string, subjectId: string): boolean {
+  async deleteSubject(partition: string, subjectId: string): Promise<boolean> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     const deleted = this.repository.deleteSubject(partition, subjectId);
@@ -59,14 +59,14 @@ export class SqliteFaissGallery implements Gallery {
     return true;
   }
 
-  search(partition: string, probe: Template, topK: number, sources?: ReadonlySet<string>): SubjectMatch[] {
+  async search(partition: string, probe: Template, topK: number, sources?: ReadonlySet<string>): Promise<SubjectMatch[]> {
     assertPartitionName(partition);
     this.assertTemplate(probe);
     if (!Number.isInteger(topK) || topK < 0) throw new Error(`topK must be a non-negative integer, got ${topK}`);
     return this.indexes.get(partition)?.index.search(probe, topK, sources) ?? [];
   }
 
-  subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): SourcedTemplate[] | undefined {
+  async subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): Promise<SourcedTemplate[] | undefined> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     // A subject is created with its first template and deleted with its last, so none means absent.
@@ -74,52 +74,56 @@ export class SqliteFaissGallery implements Gallery {
     return templates.length > 0 ? templates : undefined;
   }
 
-  subjectDetail(partition: string, subjectId: string): SubjectDetail | undefined {
+  async subjectDetail(partition: string, subjectId: string): Promise<SubjectDetail | undefined> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     const summary = this.repository.subjectSummary(partition, subjectId);
     return summary && { subjectId, ...summary };
   }
 
-  listSubjects(partition: string, offset: number, limit: number): SubjectListing {
+  async listSubjects(partition: string, offset: number, limit: number): Promise<SubjectListing> {
     assertPartitionName(partition);
     return this.repository.subjectPage(partition, offset, limit);
   }
 
-  hasPartition(partition: string): boolean {
+  async hasPartition(partition: string): Promise<boolean> {
     assertPartitionName(partition);
     return this.repository.hasPartition(partition);
   }
 
-  partitions(): string[] {
+  async partitions(): Promise<string[]> {
     return this.repository.partitionNames();
   }
 
-  templateModelIds(): string[] {
+  async templateModelIds(): Promise<string[]> {
     return this.repository.templateModelIds();
   }
 
-  subjectCounts(): Record<string, number> {
+  async subjectCounts(): Promise<Record<string, number>> {
     return this.repository.subjectCounts();
   }
 
-  templateCounts(partition: string): { sqlite: number; index: number } {
+  async templateCounts(partition: string): Promise<{ sqlite: number; index: number }> {
     assertPartitionName(partition);
     return { sqlite: this.repository.templateCount(partition), index: this.indexes.get(partition)?.index.size ?? 0 };
   }
 
-  isHealthy(): boolean {
+  async isHealthy(): Promise<boolean> {
     return this.repository
       .partitionStates()
       .every((state) => this.indexes.get(state.name)?.index.size === state.templateCount);
   }
 
-  templateKeyCurrent(): boolean {
+  async templateKeyCurrent(): Promise<boolean> {
     return this.repository.keyIsCurrent();
   }
 
+  async flush(): Promise<void> {
+    this.saveChanged();
+  }
+
   /** Saves every changed index; tries them all, then throws if any failed (each is logged). */
-  flush(): void {
+  private saveChanged(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     const failures: unknown[] = [];
@@ -136,11 +140,11 @@ export class SqliteFaissGallery implements Gallery {
     if (failures.length > 0) throw new AggregateError(failures, `could not save ${failures.length} FAISS index(es)`);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      this.flush();
+      this.saveChanged();
     } finally {
       this.repository.close();
     }
@@ -172,7 +176,7 @@ export class SqliteFaissGallery implements Gallery {
 
   private flushQuietly(): void {
     try {
-      this.flush();
+      this.saveChanged();
     } catch {
       // Already logged per partition; the indexes stay marked unsaved for the next flush.
     }

@@ -35,7 +35,7 @@ export interface AppDependencies {
   gallery: Gallery;
   service: BiometricService;
   mad: MadService;
-  health: () => HealthReport;
+  health: () => Promise<HealthReport>;
   auth: AuthService;
   audit: AuditLog;
   metrics: Metrics;

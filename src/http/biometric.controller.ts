@@ -127,7 +127,7 @@ export function biometricRouter(service: BiometricService, schemas: MetadataSche
 
   router.post('/delete', requireContentType('application/json', 'a JSON object with subject_id and partition'), async (ctx) => {
     const body = decodeJsonText(await readJsonBody(ctx, limits.maxJsonBytes), 'request body');
-    const outcome = service.delete(authorized(ctx, parseMetadata(schemas.delete, body, 'request body')));
+    const outcome = await service.delete(authorized(ctx, parseMetadata(schemas.delete, body, 'request body')));
     ctx.state.operation!.record(outcome);
     sendXml(ctx, 'DeleteResponse', { status: 'OK', subject_id: outcome.subjectId });
   });

@@ -71,7 +71,7 @@ function claimRecord(token: ClaimToken) {
 export function subjectsRouter(gallery: Gallery, claimHistory: (partition: string, subjectId: string) => ClaimToken[]): Router {
   const router = new Router();
 
-  router.get(SUBJECT_PATHS.list, (ctx) => {
+  router.get(SUBJECT_PATHS.list, async (ctx) => {
     const name = partitionParam(ctx.params.partition);
     ctx.state.operation!.target(name);
     const parsed = pageQuery.safeParse(ctx.query);
@@ -79,9 +79,9 @@ export function subjectsRouter(gallery: Gallery, claimHistory: (partition: strin
       const issue = parsed.error.issues[0];
       throw new ApiError('invalid_metadata', issue.code === 'unrecognized_keys' ? `unknown query parameter(s): ${issue.keys.join(', ')}` : issue.message);
     }
-    if (name !== DEFAULT_PARTITION && !gallery.hasPartition(name)) throw new ApiError('unknown_partition', `partition ${name} does not exist`);
+    if (name !== DEFAULT_PARTITION && !(await gallery.hasPartition(name))) throw new ApiError('unknown_partition', `partition ${name} does not exist`);
     const { page, page_size } = parsed.data;
-    const { total, subjects } = gallery.listSubjects(name, (page - 1) * page_size, page_size);
+    const { total, subjects } = await gallery.listSubjects(name, (page - 1) * page_size, page_size);
     ctx.body = {
       partition: name,
       page,
@@ -91,11 +91,11 @@ export function subjectsRouter(gallery: Gallery, claimHistory: (partition: strin
     };
   });
 
-  router.get(SUBJECT_PATHS.detail, (ctx) => {
+  router.get(SUBJECT_PATHS.detail, async (ctx) => {
     const name = partitionParam(ctx.params.partition);
     const subjectId = subjectParam(ctx.params.subject_id);
     ctx.state.operation!.target(name, subjectId);
-    const detail = gallery.hasPartition(name) ? gallery.subjectDetail(name, subjectId) : undefined;
+    const detail = (await gallery.hasPartition(name)) ? await gallery.subjectDetail(name, subjectId) : undefined;
     const claims = claimHistory(name, subjectId);
     if (!detail && claims.length === 0) throw new ApiError('unknown_subject', `subject is not enrolled in partition ${name}`);
     ctx.body = {

@@ -19,29 +19,29 @@ export interface HealthReport {
 }
 
 /** The gallery's partitions as the contract shows them: `default` always exists, empty until its first enrolment. */
-function listedPartitions(gallery: Gallery): string[] {
-  const stored = gallery.partitions();
+async function listedPartitions(gallery: Gallery): Promise<string[]> {
+  const stored = await gallery.partitions();
   return stored.includes(DEFAULT_PARTITION) ? stored : [DEFAULT_PARTITION, ...stored].sort();
 }
 
-export function utilityRouter(gallery: Gallery, health: () => HealthReport): Router {
+export function utilityRouter(gallery: Gallery, health: () => Promise<HealthReport>): Router {
   const router = new Router({ prefix: '/api/v1' });
 
-  router.get('/health', (ctx) => {
-    const { components, stages } = health();
+  router.get('/health', async (ctx) => {
+    const { components, stages } = await health();
     const healthy = Object.values(components).every(Boolean);
     ctx.status = healthy ? 200 : 503;
     ctx.body = { status: healthy ? 'healthy' : 'unhealthy', components, stages };
   });
 
-  router.get('/partitions', (ctx) => {
-    ctx.body = { partitions: listedPartitions(gallery).filter(visiblePartitions(ctx)) };
+  router.get('/partitions', async (ctx) => {
+    ctx.body = { partitions: (await listedPartitions(gallery)).filter(visiblePartitions(ctx)) };
   });
 
-  router.get('/stats', (ctx) => {
+  router.get('/stats', async (ctx) => {
     const visible = visiblePartitions(ctx);
-    const counts = gallery.subjectCounts();
-    const partitions = Object.fromEntries(listedPartitions(gallery).filter(visible).map((name) => [name, counts[name] ?? 0]));
+    const counts = await gallery.subjectCounts();
+    const partitions = Object.fromEntries((await listedPartitions(gallery)).filter(visible).map((name) => [name, counts[name] ?? 0]));
     const total_subjects = Object.values(partitions).reduce((sum, n) => sum + n, 0);
     ctx.body = { total_subjects, partitions };
   });

@@ -124,9 +124,10 @@ export class Metrics {
       help: 'enrolled subjects per partition',
       labelNames: ['partition'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        const counts = await gallery.subjectCounts();
         this.reset();
-        for (const [partition, count] of Object.entries(gallery.subjectCounts())) this.set({ partition }, count);
+        for (const [partition, count] of Object.entries(counts)) this.set({ partition }, count);
       },
     });
     new Gauge({
@@ -134,9 +135,11 @@ export class Metrics {
       help: 'stored templates per partition',
       labelNames: ['partition'],
       registers: [this.registry],
-      collect() {
+      async collect() {
+        const partitions = await gallery.partitions();
+        const counts = await Promise.all(partitions.map((partition) => gallery.templateCounts(partition)));
         this.reset();
-        for (const partition of gallery.partitions()) this.set({ partition }, gallery.templateCounts(partition).sqlite);
+        partitions.forEach((partition, i) => this.set({ partition }, counts[i].sqlite));
       },
     });
   }

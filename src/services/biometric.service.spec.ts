@@ -50,14 +50,14 @@ beforeAll(async () => {
     },
   };
   data = temporaryDataDir();
-  gallery = openTestGallery(data.dataDir, recordingLogger().logger);
+  gallery = await openTestGallery(data.dataDir, recordingLogger().logger);
   faces = counting;
   toScore = createScoreMapper(pipeline.manifest.recognition);
   service = new BiometricService(gallery, counting, toScore, policies, { maxPartitions: 100 });
 });
 
-afterAll(() => {
-  gallery.close();
+afterAll(async () => {
+  await gallery.close();
   data.remove();
 });
 
@@ -100,7 +100,7 @@ describe('BiometricService', () => {
     expect(refused).toBeInstanceOf(ApiError);
     expect((refused as ApiError).code).toBe('multiple_faces');
     expect((refused as ApiError).details.face_count).toBeGreaterThanOrEqual(2);
-    expect(gallery.subjectTemplates('gate-c', 'pair')).toBeUndefined();
+    expect(await gallery.subjectTemplates('gate-c', 'pair')).toBeUndefined();
     const largest = await service.enrol(pair, { subject_id: 'pair', partition: 'crowd' });
     expect(largest.faceCount).toBeGreaterThanOrEqual(2);
     const rumsfeld = await service.verify(fixture('faces/Donald_Rumsfeld/2.jpg'), { subject_id: 'pair', partition: 'crowd', threshold: 0.45 });
@@ -116,20 +116,37 @@ describe('BiometricService', () => {
     const twin = await service.enrol(fixture('faces/london_010/2.jpg'), { subject_id: 'alias', partition: 'refuse-twins' }).catch((error: ApiError) => error);
     expect((twin as ApiError).code).toBe('duplicate_identity');
     expect((twin as ApiError).details.matched_subject_id).toBe('alice');
-    expect(gallery.subjectTemplates('refuse-twins', 'alias')).toBeUndefined();
+    expect(await gallery.subjectTemplates('refuse-twins', 'alias')).toBeUndefined();
     expect((await service.enrol(fixture('faces/london_011/1.jpg'), { subject_id: 'bob', partition: 'refuse-twins' })).decision).toBe('enrolled');
 
     await service.enrol(fixture('faces/london_010/1.jpg'), { subject_id: 'alice', partition: 'report-twins' });
     const reported = await service.enrol(fixture('faces/london_010/2.jpg'), { subject_id: 'alias', partition: 'report-twins' });
     expect([reported.decision, reported.duplicateOf?.subjectId, reported.matchedSubjectId]).toEqual(['duplicate_reported', 'alice', 'alice']);
     expect(reported.duplicateOf!.score).toBeGreaterThanOrEqual(0.5);
-    expect(gallery.subjectTemplates('report-twins', 'alias')).toHaveLength(1);
+    expect(await gallery.subjectTemplates('report-twins', 'alias')).toHaveLength(1);
+  });
+
+  it('keeps the duplicate check and the insert atomic per partition: of concurrent enrolments of one face, one wins', async () => {
+    const face = await faces.process(fixture('faces/london_013/1.jpg'), 'enrol');
+    const attempts = await Promise.allSettled(
+      ['first', 'second', 'third', 'fourth'].map((subject_id) => service.enrolFace(face, { subject_id, partition: 'refuse-twins' }, 'enrol')),
+    );
+    expect(attempts.filter((attempt) => attempt.status === 'fulfilled')).toHaveLength(1);
+    for (const attempt of attempts) if (attempt.status === 'rejected') expect((attempt.reason as ApiError).code).toBe('duplicate_identity');
+  });
+
+  it('counts partitions under one lock: concurrent enrolments creating partitions stop at limits.maxPartitions', async () => {
+    const face = await faces.process(fixture('faces/london_014/1.jpg'), 'enrol');
+    const full = new BiometricService(gallery, faces, toScore, policies, { maxPartitions: (await gallery.partitions()).length + 1 });
+    const attempts = await Promise.allSettled(['race-a', 'race-b', 'race-c'].map((partition) => full.enrolFace(face, { subject_id: 'x', partition }, 'enrol')));
+    expect(attempts.filter((attempt) => attempt.status === 'fulfilled')).toHaveLength(1);
+    for (const attempt of attempts) if (attempt.status === 'rejected') expect((attempt.reason as ApiError).code).toBe('partition_limit_reached');
   });
 
   it('refuses to create a partition past limits.maxPartitions, and still enrols into existing ones', async () => {
-    const full = new BiometricService(gallery, faces, toScore, policies, { maxPartitions: gallery.partitions().length });
+    const full = new BiometricService(gallery, faces, toScore, policies, { maxPartitions: (await gallery.partitions()).length });
     expect(await outcomeOf(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'one-too-many' }))).toBe('partition_limit_reached');
-    expect(gallery.hasPartition('one-too-many')).toBe(false);
+    expect(await gallery.hasPartition('one-too-many')).toBe(false);
     expect(await outcomeOf(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'gate-c' }))).toBe('ok');
     expect(await outcomeOf(full.enrol(fixture('faces/london_012/1.jpg'), { subject_id: 'x', partition: 'default' }))).toBe('ok');
   });
@@ -147,11 +164,11 @@ describe('BiometricService', () => {
   it('verifies against the best of several templates and forgets a deleted subject', async () => {
     await service.enrol(fixture('faces/Colin_Powell/1.jpg'), { subject_id: 'powell', partition: 'gate-b' });
     await service.enrol(fixture('faces/Colin_Powell/3.jpg'), { subject_id: 'powell', partition: 'gate-b' });
-    expect(gallery.templateCounts('gate-b')).toEqual({ sqlite: 2, index: 2 });
+    expect(await gallery.templateCounts('gate-b')).toEqual({ sqlite: 2, index: 2 });
     const verdict = await service.verify(fixture('faces/Colin_Powell/5.jpg'), { subject_id: 'powell', partition: 'gate-b', threshold: 0.45 });
     expect(verdict.match).toBe(true);
-    service.delete({ subject_id: 'powell', partition: 'gate-b' });
+    await service.delete({ subject_id: 'powell', partition: 'gate-b' });
     expect(await outcomeOf(service.verify(fixture('faces/Colin_Powell/5.jpg'), { subject_id: 'powell', partition: 'gate-b', threshold: 0.45 }))).toBe('unknown_subject');
-    expect(() => service.delete({ subject_id: 'powell', partition: 'gate-b' })).toThrow(ApiError);
+    await expect(service.delete({ subject_id: 'powell', partition: 'gate-b' })).rejects.toThrow(ApiError);
   });
 });

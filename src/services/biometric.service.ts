@@ -4,6 +4,7 @@ import type { DeleteMetadata, EnrolMetadata, SearchMetadata, VerifyMetadata } fr
 import type { FaceBox, PipelinePurpose, PipelineResult, Template } from '../pipeline/types.ts';
 import type { MadService } from '../mad/mad.service.ts';
 import type { ScoreMapper } from '../pipeline/score.ts';
+import { KeyedLock } from './keyed-lock.ts';
 import type { PartitionPolicies, PartitionPolicy } from './partition-policy.ts';
 
 export interface FaceProcessor {
@@ -72,6 +73,9 @@ export interface GalleryLimits {
   maxPartitions: number;
 }
 
+/** The lock key an enrolment that creates a partition holds: the partition count is checked under it. */
+const NEW_PARTITION = 'new-partition';
+
 function dot(a: Template, b: Template): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
@@ -89,6 +93,9 @@ function faceSize(face: FaceBox): number {
  * threshold is raised to its partition's minimum (PartitionPolicies).
  */
 export class BiometricService {
+  /** Enrolments queue per partition, and an enrolment that creates a partition also under NEW_PARTITION. */
+  private readonly enrolLocks = new KeyedLock();
+
   constructor(
     private readonly gallery: Gallery,
     private readonly faces: FaceProcessor,
@@ -121,13 +128,24 @@ export class BiometricService {
    * Enrols a face the pipeline has already processed (for purpose "enrol"), recording where its image
    * came from; the multi-face, partition-limit and duplicate rules apply as on the plain endpoint.
    */
-  enrolFace(face: PipelineResult, metadata: EnrolMetadata, source: TemplateSource): EnrolOutcome {
+  async enrolFace(face: PipelineResult, metadata: EnrolMetadata, source: TemplateSource): Promise<EnrolOutcome> {
     const policy = this.policies.for(metadata.partition);
     this.assertSingleFace(face, policy);
-    // From here to the insert nothing awaits: the duplicate check and the partition limit see the
-    // gallery exactly as the insert finds it, even with concurrent enrolments.
-    this.assertRoomForPartition(metadata.partition);
-    const duplicateOf = this.findDuplicate(metadata.partition, metadata.subject_id, face.template, policy);
+    // The duplicate check and the partition limit must see the gallery exactly as the insert finds it,
+    // even with concurrent enrolments: the check and the insert hold the partition's lock, and an
+    // enrolment that creates a partition also holds NEW_PARTITION (always taken second: no deadlock).
+    return this.enrolLocks.run(`partition:${metadata.partition}`, async () => {
+      if (metadata.partition === DEFAULT_PARTITION || (await this.gallery.hasPartition(metadata.partition))) return this.insertChecked(face, metadata, source, policy);
+      return this.enrolLocks.run(NEW_PARTITION, async () => {
+        await this.assertRoomForPartition();
+        return this.insertChecked(face, metadata, source, policy);
+      });
+    });
+  }
+
+  /** The duplicate check and the insert; the caller holds the partition's lock. */
+  private async insertChecked(face: PipelineResult, metadata: EnrolMetadata, source: TemplateSource, policy: PartitionPolicy): Promise<EnrolOutcome> {
+    const duplicateOf = await this.findDuplicate(metadata.partition, metadata.subject_id, face.template, policy);
     if (duplicateOf && policy.duplicates.mode === 'refuse') {
       throw new ApiError('duplicate_identity', `the face matches subject ${duplicateOf.subjectId} already enrolled in partition ${metadata.partition}`, {
         matched_subject_id: duplicateOf.subjectId,
@@ -135,7 +153,7 @@ export class BiometricService {
         threshold: policy.duplicates.threshold,
       });
     }
-    this.gallery.enrol(metadata.partition, metadata.subject_id, {
+    await this.gallery.enrol(metadata.partition, metadata.subject_id, {
       template: face.template,
       modelId: face.modelId,
       quality: face.quality.score,
@@ -154,10 +172,9 @@ export class BiometricService {
 
   async search(image: Uint8Array, metadata: SearchMetadata): Promise<SearchOutcome> {
     const face = await this.faces.process(image, 'probe');
-    this.requirePartition(metadata.partition);
+    await this.requirePartition(metadata.partition);
     const threshold = this.threshold(metadata.partition, metadata.threshold);
-    const candidates = this.gallery
-      .search(metadata.partition, face.template, metadata.top_k, metadata.sources)
+    const candidates = (await this.gallery.search(metadata.partition, face.template, metadata.top_k, metadata.sources))
       .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
       .filter((candidate) => candidate.score >= threshold)
       .map((candidate, index) => ({ ...candidate, rank: index + 1 }));
@@ -174,7 +191,7 @@ export class BiometricService {
 
   async verify(image: Uint8Array, metadata: VerifyMetadata): Promise<VerifyOutcome> {
     const face = await this.faces.process(image, 'probe');
-    const { score } = this.bestMatch(face.template, this.requireSubject(metadata.partition, metadata.subject_id, metadata.sources));
+    const { score } = this.bestMatch(face.template, await this.requireSubject(metadata.partition, metadata.subject_id, metadata.sources));
     const threshold = this.threshold(metadata.partition, metadata.threshold);
     const match = score >= threshold;
     return {
@@ -190,9 +207,9 @@ export class BiometricService {
     };
   }
 
-  delete(metadata: DeleteMetadata): DeleteOutcome {
-    this.requirePartition(metadata.partition);
-    if (!this.gallery.deleteSubject(metadata.partition, metadata.subject_id)) {
+  async delete(metadata: DeleteMetadata): Promise<DeleteOutcome> {
+    await this.requirePartition(metadata.partition);
+    if (!(await this.gallery.deleteSubject(metadata.partition, metadata.subject_id))) {
       throw new ApiError('unknown_subject', `subject is not enrolled in partition ${metadata.partition}`);
     }
     return { subjectId: metadata.subject_id, partition: metadata.partition, decision: 'deleted' };
@@ -211,10 +228,9 @@ export class BiometricService {
     }
   }
 
-  private assertRoomForPartition(partition: string): void {
-    // the default partition always exists, so enrolling into it never creates one
-    if (partition === DEFAULT_PARTITION || this.gallery.hasPartition(partition)) return;
-    const count = this.gallery.partitions().length;
+  /** For an enrolment that would create a partition (the default partition always exists). */
+  private async assertRoomForPartition(): Promise<void> {
+    const count = (await this.gallery.partitions()).length;
     if (count >= this.limits.maxPartitions) {
       throw new ApiError('partition_limit_reached', `the gallery holds ${count} partitions, the configured maximum (limits.maxPartitions); enrol into an existing one`, {
         max_partitions: this.limits.maxPartitions,
@@ -223,17 +239,16 @@ export class BiometricService {
   }
 
   /** The best other subject at or above the duplicate threshold; re-enrolling the same subject is no duplicate. */
-  private findDuplicate(partition: string, subjectId: string, template: Template, policy: PartitionPolicy): DuplicateMatch | undefined {
+  private async findDuplicate(partition: string, subjectId: string, template: Template, policy: PartitionPolicy): Promise<DuplicateMatch | undefined> {
     if (policy.duplicates.mode === 'off') return undefined;
-    const best = this.gallery
-      .search(partition, template, 2)
+    const best = (await this.gallery.search(partition, template, 2))
       .map((match) => ({ subjectId: match.subjectId, score: this.toScore(match.similarity) }))
       .find((match) => match.subjectId !== subjectId);
     return best && best.score >= policy.duplicates.threshold ? best : undefined;
   }
 
-  private requirePartition(partition: string): void {
-    if (partition !== DEFAULT_PARTITION && !this.gallery.hasPartition(partition)) throw new ApiError('unknown_partition', `partition ${partition} does not exist`);
+  private async requirePartition(partition: string): Promise<void> {
+    if (partition !== DEFAULT_PARTITION && !(await this.gallery.hasPartition(partition))) throw new ApiError('unknown_partition', `partition ${partition} does not exist`);
   }
 
   /** The stored template most similar to a probe, with its calibrated score: the 1:1 comparison. */
@@ -248,9 +263,9 @@ export class BiometricService {
   }
 
   /** The subject's templates (of `sources`, when given); unknown_subject when it has none. */
-  requireSubject(partition: string, subjectId: string, sources?: ReadonlySet<string>): SourcedTemplate[] {
-    this.requirePartition(partition);
-    const templates = this.gallery.subjectTemplates(partition, subjectId, sources);
+  async requireSubject(partition: string, subjectId: string, sources?: ReadonlySet<string>): Promise<SourcedTemplate[]> {
+    await this.requirePartition(partition);
+    const templates = await this.gallery.subjectTemplates(partition, subjectId, sources);
     if (!templates) {
       const which = sources ? ` with templates from ${[...sources].join(', ')}` : '';
       throw new ApiError('unknown_subject', `subject is not enrolled${which} in partition ${partition}`);

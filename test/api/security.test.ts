@@ -251,9 +251,9 @@ describe('encryption at rest', () => {
   it('after shutdown, no file of the data directory holds a template in plaintext', async () => {
     await server.close();
     const cipher = readKeyFile(join(server.dataDir, 'template.key'));
-    const gallery = openGallery({ dataDir: server.dataDir, flushDelayMs: 60_000, logger: quietLogger, cipher });
-    const templates = [...(gallery.subjectTemplates('default', 'london_001') ?? []), ...(gallery.subjectTemplates('vip', 'v1') ?? [])].map((stored) => stored.template);
-    gallery.close();
+    const gallery = await openGallery({ dataDir: server.dataDir, flushDelayMs: 60_000, logger: quietLogger, cipher });
+    const templates = [...((await gallery.subjectTemplates('default', 'london_001')) ?? []), ...((await gallery.subjectTemplates('vip', 'v1')) ?? [])].map((stored) => stored.template);
+    await gallery.close();
     expect(templates).toHaveLength(2);
 
     const files = readdirSync(server.dataDir, { recursive: true, encoding: 'utf8' }).filter((file) => statSync(join(server.dataDir, file)).isFile());

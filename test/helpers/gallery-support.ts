@@ -82,8 +82,8 @@ export class ReferenceGallery {
    * returned subject is enrolled with that best score. Subjects whose scores tie within float
    * rounding may swap places; anything else fails.
    */
-  expectSearch(gallery: Gallery, partition: string, probe: Template, topK: number): SubjectMatch[] {
-    const actual = gallery.search(partition, probe, topK);
+  async expectSearch(gallery: Gallery, partition: string, probe: Template, topK: number): Promise<SubjectMatch[]> {
+    const actual = await gallery.search(partition, probe, topK);
     const ranking = this.rank(partition, probe);
     const expected = ranking.slice(0, topK);
     expect(actual.map((match) => match.similarity)).toHaveLength(expected.length);
@@ -133,7 +133,7 @@ export function filesUnder(directory: string): string[] {
 }
 
 /** Flushes only on close() unless a test says otherwise. */
-export function openTestGallery(dataDir: string, logger: Logger, flushDelayMs = 60_000): Gallery {
+export function openTestGallery(dataDir: string, logger: Logger, flushDelayMs = 60_000): Promise<Gallery> {
   return openGallery({ dataDir, flushDelayMs, logger, cipher: specCipher(), dimension: DIMENSION });
 }
 
@@ -144,7 +144,7 @@ export interface Population {
 }
 
 /** Enrols the same random subjects into `gallery` and `reference`; returns one enrolled template per subject. */
-export function populate(gallery: Gallery, reference: ReferenceGallery, random: () => number, population: Population): Template[] {
+export async function populate(gallery: Gallery, reference: ReferenceGallery, random: () => number, population: Population): Promise<Template[]> {
   const samples: Template[] = [];
   for (const partition of population.partitions) {
     for (let subject = 0; subject < population.subjectsPerPartition; subject++) {
@@ -154,7 +154,7 @@ export function populate(gallery: Gallery, reference: ReferenceGallery, random: 
       for (let i = 0; i < templateCount; i++) {
         // Templates of one person sit close together, as real embeddings do.
         const template = nearbyUnitVector(random, identity, 0.5);
-        gallery.enrol(partition, subjectId, { template, modelId: 'test-model', quality: random(), source: 'enrol' });
+        await gallery.enrol(partition, subjectId, { template, modelId: 'test-model', quality: random(), source: 'enrol' });
         reference.enrol(partition, subjectId, template);
       }
       samples.push(identity);

@@ -78,18 +78,18 @@ function linearizable(history: Operation[], finalTemplates: number): boolean {
 }
 
 /** Closes the server and opens its data directly: what is durable, not what the server holds in memory. */
-async function inspectGallery<T>(read: (gallery: Gallery) => T): Promise<T> {
+async function inspectGallery<T>(read: (gallery: Gallery) => Promise<T>): Promise<T> {
   await server.close();
-  const gallery = openGallery({
+  const gallery = await openGallery({
     dataDir: server.dataDir,
     flushDelayMs: 0,
     logger: quietLogger,
     cipher: loadTemplateCipher(server.config.encryption, server.dataDir, quietLogger),
   });
   try {
-    return read(gallery);
+    return await read(gallery);
   } finally {
-    gallery.close();
+    await gallery.close();
   }
 }
 
@@ -135,10 +135,10 @@ describe('concurrent operations on one subject', () => {
   });
 
   it('leaves SQLite and FAISS in agreement, with template counts that fit each history', async () => {
-    const { healthy, counts, templates } = await inspectGallery((gallery) => ({
-      healthy: gallery.isHealthy(),
-      counts: gallery.templateCounts(PARTITION),
-      templates: Object.fromEntries(ROUNDS.map(({ subjectId }) => [subjectId, gallery.subjectTemplates(PARTITION, subjectId)?.length ?? 0])),
+    const { healthy, counts, templates } = await inspectGallery(async (gallery) => ({
+      healthy: await gallery.isHealthy(),
+      counts: await gallery.templateCounts(PARTITION),
+      templates: Object.fromEntries(await Promise.all(ROUNDS.map(async ({ subjectId }) => [subjectId, (await gallery.subjectTemplates(PARTITION, subjectId))?.length ?? 0] as const))),
     }));
     expect(healthy).toBe(true);
     expect(counts.index).toBe(counts.sqlite);

@@ -119,17 +119,17 @@ async function restartAndCheck(): Promise<Set<string>> {
 
   await server.stop();
   server = undefined;
-  const gallery = openGallery({ dataDir: scratch.dataDir, flushDelayMs: 0, logger: quietLogger, cipher: loadTemplateCipher({}, scratch.dataDir, quietLogger) });
+  const gallery = await openGallery({ dataDir: scratch.dataDir, flushDelayMs: 0, logger: quietLogger, cipher: loadTemplateCipher({}, scratch.dataDir, quietLogger) });
   try {
-    expect(gallery.isHealthy()).toBe(true);
+    expect(await gallery.isHealthy()).toBe(true);
     for (const partition of PARTITIONS) {
-      const counts = gallery.templateCounts(partition);
+      const counts = await gallery.templateCounts(partition);
       expect(counts.index).toBe(counts.sqlite);
       // Every subject here was enrolled once, so a partition holds one template per subject found.
       expect(counts.sqlite).toBe([...found].filter((key) => key.startsWith(`${partition}/`)).length);
     }
   } finally {
-    gallery.close();
+    await gallery.close();
   }
 
   for (const key of expected.keys()) expected.set(key, found.has(key) ? 'present' : 'absent');
