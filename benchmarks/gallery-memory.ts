@@ -62,7 +62,7 @@ async function settledResidentMiB(): Promise<number> {
 async function measure(kind: Kind): Promise<void> {
   if (!global.gc) throw new Error('run with node --expose-gc (npm run bench:gallery-memory does)');
   const dataDir = mkdtempSync(join(tmpdir(), 'gallery-memory-'));
-  const gallery = openGallery({ dataDir, flushDelayMs: 1000, logger: pino({ level: 'silent' }), cipher: new TemplateCipher(Buffer.alloc(32, 7)) });
+  const gallery = await openGallery({ dataDir, flushDelayMs: 1000, logger: pino({ level: 'silent' }), cipher: new TemplateCipher(Buffer.alloc(32, 7)) });
   try {
     let nextSubject = 0;
     const members = PARTITIONS.map(() => [] as string[]);
