@@ -4,7 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/config.ts';
-import { openGallery, type Gallery } from './gallery/index.ts';
+import { openGallery, TEMPLATE_DIMENSION, type Gallery } from './gallery/index.ts';
+import { PostgresGallery } from './gallery/postgres/postgres-gallery.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -67,7 +68,9 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const stopPools = () => Promise.all([closeWhenStarted(poolStarting), closeWhenStarted(croppersStarting), closeWhenStarted(photosStarting)]);
   let gallery: Gallery;
   try {
-    gallery = await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
+    gallery = config.database
+      ? await PostgresGallery.open({ ...config.database, dimension: TEMPLATE_DIMENSION, logger })
+      : await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher });
   } catch (error) {
     await stopPools();
     throw error;

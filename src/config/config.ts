@@ -43,6 +43,25 @@ const configSchema = z
     documents: documentsConfigSchema.prefault({}),
     /** passport / ID photos: photo worker, job retention */
     photo: photoConfigSchema.prefault({}),
+    /**
+     * The gallery in PostgreSQL + pgvector instead of SQLite + FAISS under dataDir, for several API nodes
+     * over one database (src/gallery/postgres/). Unset: the embedded store.
+     */
+    database: z
+      .object({
+        /** the primary (DATABASE_URL): every write, and the reads that must see them */
+        url: z.string().min(1),
+        /** a hot standby for searches and template reads (DATABASE_READ_URL); the primary when unset */
+        readUrl: z.string().min(1).optional(),
+        /** a partition gets its HNSW index above this many templates; below it search is exact */
+        approximateAbove: z.number().int().min(0).default(10_000),
+        /** HNSW candidate list per search (hnsw.ef_search): higher is closer to exact and slower */
+        efSearch: z.number().int().min(1).max(1000).default(100),
+        /** connections per pool (primary, and standby) of this node */
+        poolSize: z.number().int().min(1).default(10),
+      })
+      .strict()
+      .optional(),
     /** milliseconds after the last gallery write before changed FAISS indexes are saved */
     indexFlushDelayMs: z.number().int().min(0).default(2000),
     pipeline: pipelineConfigSchema.default(pipelineConfigSchema.parse({})),
@@ -90,6 +109,8 @@ const ENV_OVERRIDES: Record<string, (config: Record<string, unknown>, value: str
   AUTH_REQUIRED: (c, v) => (c.auth = { ...(c.auth as object), required: v === 'true' ? true : v === 'false' ? false : v }),
   TEMPLATE_KEY: (c, v) => (c.encryption = { ...(c.encryption as object), templateKey: v }),
   TEMPLATE_KEY_FILE: (c, v) => (c.encryption = { ...(c.encryption as object), templateKeyFile: v }),
+  DATABASE_URL: (c, v) => (c.database = { ...(c.database as object), url: v }),
+  DATABASE_READ_URL: (c, v) => (c.database = { ...(c.database as object), readUrl: v }),
 };
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -60,7 +60,12 @@ export class PostgresServer {
   }
 
   start(): void {
-    pg('pg_ctl', ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', join(this.dataDir, 'server.log')]);
+    const log = join(this.dataDir, 'server.log');
+    try {
+      pg('pg_ctl', ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', log]);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
+    }
     this.running = true;
   }
 
@@ -74,14 +79,14 @@ export class PostgresServer {
   /** SIGKILL to the postmaster and its backends, as a power cut would stop them. */
   kill(): void {
     const postmaster = this.pid;
+    // stopped first, so it forks no backend between the listing and the kill
+    process.kill(postmaster, 'SIGSTOP');
     const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-    for (const pid of [postmaster, ...children]) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    const processes = [...children, postmaster];
+    for (const pid of processes) signal(pid, 'SIGKILL');
+    // the next start must not find a process of this cluster still alive
+    const deadline = Date.now() + 10_000;
+    while (processes.some(alive) && Date.now() < deadline) execFileSync('sleep', ['0.05']);
     this.running = false;
   }
 
@@ -92,6 +97,23 @@ export class PostgresServer {
       this.kill();
     }
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ApiError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { Template } from '../../pipeline/types.ts';
 import type { Gallery, SourcedTemplate, SubjectDetail, SubjectListing, SubjectMatch, TemplateRecord } from '../gallery.ts';
@@ -52,6 +53,17 @@ export interface PostgresGalleryOptions {
   efSearch: number;
   poolSize: number;
   logger: Logger;
+}
+
+// SQLSTATE class 08 (connection exception) and 57P01-03 (shutdown, crash, not yet accepting), and the
+// socket errors of a server that is gone: the database is unavailable, not the request wrong.
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3])/;
+const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+function unavailableAsApiError(error: unknown): unknown {
+  const code = String((error as { code?: unknown }).code ?? '');
+  const lost = UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET.has(code) || /Connection terminated/.test(String((error as Error)?.message));
+  return lost ? new ApiError('service_unavailable', 'the gallery database is unavailable; retry later') : error;
 }
 
 /** pgvector's text form of a vector. */
@@ -125,7 +137,7 @@ export class PostgresGallery implements Gallery {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     // templates go with their subject (ON DELETE CASCADE)
-    const { rowCount } = await this.primary.query(
+    const { rowCount } = await this.query(this.primary,
       'DELETE FROM subjects WHERE subject_id = $2 AND partition_id = (SELECT id FROM partitions WHERE name = $1)',
       [partition, subjectId],
     );
@@ -137,7 +149,7 @@ export class PostgresGallery implements Gallery {
     this.assertTemplate(probe);
     if (!Number.isInteger(topK) || topK < 0) throw new Error(`topK must be a non-negative integer, got ${topK}`);
     if (topK === 0) return [];
-    const client = await this.reader.connect();
+    const client = await this.connect(this.reader);
     try {
       const { rows: found } = await client.query<{ id: string; approximate: boolean }>(
         `SELECT id, EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'templates_hnsw_' || id) AS approximate FROM partitions WHERE name = $1`,
@@ -171,7 +183,7 @@ export class PostgresGallery implements Gallery {
       return rows.map((row) => ({ subjectId: row.subject_id, similarity: Number(row.similarity) }));
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw unavailableAsApiError(error);
     } finally {
       client.release();
     }
@@ -180,7 +192,7 @@ export class PostgresGallery implements Gallery {
   async subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): Promise<SourcedTemplate[] | undefined> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
-    const { rows } = await this.reader.query<{ embedding: string; source: string }>(
+    const { rows } = await this.query<{ embedding: string; source: string }>(this.reader,
       `SELECT t.embedding::text AS embedding, t.source FROM templates t JOIN subjects s ON s.id = t.subject_ref
        JOIN partitions p ON p.id = s.partition_id WHERE p.name = $1 AND s.subject_id = $2 ORDER BY t.id`,
       [partition, subjectId],
@@ -192,7 +204,7 @@ export class PostgresGallery implements Gallery {
   async subjectDetail(partition: string, subjectId: string): Promise<SubjectDetail | undefined> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
-    const { rows } = await this.primary.query<{ created_at: string; templates: SubjectDetail['templates'] }>(
+    const { rows } = await this.query<{ created_at: string; templates: SubjectDetail['templates'] }>(this.primary,
       `SELECT ${ISO('s.created_at')} AS created_at,
               (SELECT coalesce(json_agg(json_build_object('templateId', t.id, 'source', t.source, 'quality', t.quality,
                       'modelId', t.model_id, 'createdAt', ${ISO('t.created_at')}) ORDER BY t.id), '[]')
@@ -205,11 +217,11 @@ export class PostgresGallery implements Gallery {
 
   async listSubjects(partition: string, offset: number, limit: number): Promise<SubjectListing> {
     assertPartitionName(partition);
-    const { rows: counted } = await this.primary.query<{ total: string }>(
+    const { rows: counted } = await this.query<{ total: string }>(this.primary,
       'SELECT count(*) AS total FROM subjects s JOIN partitions p ON p.id = s.partition_id WHERE p.name = $1',
       [partition],
     );
-    const { rows } = await this.primary.query<{ subject_id: string; created_at: string; template_count: string; sources: string[] }>(
+    const { rows } = await this.query<{ subject_id: string; created_at: string; template_count: string; sources: string[] }>(this.primary,
       `SELECT s.subject_id, ${ISO('s.created_at')} AS created_at, count(t.id) AS template_count,
               array_agg(DISTINCT t.source ORDER BY t.source) AS sources
        FROM subjects s JOIN partitions p ON p.id = s.partition_id JOIN templates t ON t.subject_ref = s.id
@@ -224,22 +236,22 @@ export class PostgresGallery implements Gallery {
 
   async hasPartition(partition: string): Promise<boolean> {
     assertPartitionName(partition);
-    const { rowCount } = await this.primary.query('SELECT 1 FROM partitions WHERE name = $1', [partition]);
+    const { rowCount } = await this.query(this.primary, 'SELECT 1 FROM partitions WHERE name = $1', [partition]);
     return (rowCount ?? 0) > 0;
   }
 
   async partitions(): Promise<string[]> {
-    const { rows } = await this.primary.query<{ name: string }>('SELECT name FROM partitions ORDER BY name COLLATE "C"');
+    const { rows } = await this.query<{ name: string }>(this.primary, 'SELECT name FROM partitions ORDER BY name COLLATE "C"');
     return rows.map((row) => row.name);
   }
 
   async templateModelIds(): Promise<string[]> {
-    const { rows } = await this.primary.query<{ model_id: string }>('SELECT DISTINCT model_id FROM templates ORDER BY model_id');
+    const { rows } = await this.query<{ model_id: string }>(this.primary, 'SELECT DISTINCT model_id FROM templates ORDER BY model_id');
     return rows.map((row) => row.model_id);
   }
 
   async subjectCounts(): Promise<Record<string, number>> {
-    const { rows } = await this.primary.query<{ name: string; count: string }>(
+    const { rows } = await this.query<{ name: string; count: string }>(this.primary,
       'SELECT p.name, count(s.id) AS count FROM partitions p LEFT JOIN subjects s ON s.partition_id = p.id GROUP BY p.name ORDER BY p.name COLLATE "C"',
     );
     return Object.fromEntries(rows.map((row) => [row.name, Number(row.count)]));
@@ -248,7 +260,7 @@ export class PostgresGallery implements Gallery {
   /** There is no separate index to drift from the table: both counts are the table's. */
   async templateCounts(partition: string): Promise<{ sqlite: number; index: number }> {
     assertPartitionName(partition);
-    const { rows } = await this.primary.query<{ count: string }>(
+    const { rows } = await this.query<{ count: string }>(this.primary,
       'SELECT count(*) AS count FROM templates WHERE partition_id = (SELECT id FROM partitions WHERE name = $1)',
       [partition],
     );
@@ -259,8 +271,8 @@ export class PostgresGallery implements Gallery {
   /** Healthy while the primary answers (and the standby, when one is configured). */
   async isHealthy(): Promise<boolean> {
     try {
-      await this.primary.query('SELECT 1');
-      if (this.reader !== this.primary) await this.reader.query('SELECT 1');
+      await this.query(this.primary, 'SELECT 1');
+      if (this.reader !== this.primary) await this.query(this.reader, 'SELECT 1');
       return true;
     } catch {
       return false;
@@ -286,7 +298,7 @@ export class PostgresGallery implements Gallery {
    */
   private async indexWhenLarge(partition: string): Promise<void> {
     if (this.indexed.has(partition)) return;
-    const { rows } = await this.primary.query<{ id: string; templates: string; indexed: boolean }>(
+    const { rows } = await this.query<{ id: string; templates: string; indexed: boolean }>(this.primary,
       `SELECT p.id, (SELECT count(*) FROM templates t WHERE t.partition_id = p.id) AS templates,
               EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'templates_hnsw_' || p.id) AS indexed
        FROM partitions p WHERE p.name = $1`,
@@ -298,7 +310,7 @@ export class PostgresGallery implements Gallery {
       return;
     }
     if (Number(state.templates) <= this.options.approximateAbove) return;
-    const client = await this.primary.connect();
+    const client = await this.connect(this.primary);
     try {
       const { rows: locked } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`faceserver-hnsw-${state.id}`]);
       if (!locked[0].locked) return;
@@ -314,6 +326,22 @@ export class PostgresGallery implements Gallery {
     }
   }
 
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await pool.query<R>(text, params);
+    } catch (error) {
+      throw unavailableAsApiError(error);
+    }
+  }
+
+  private async connect(pool: pg.Pool): Promise<pg.PoolClient> {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw unavailableAsApiError(error);
+    }
+  }
+
   private async partitionIdCreating(client: pg.PoolClient, partition: string): Promise<string> {
     const { rows } = await client.query<{ id: string }>(
       'INSERT INTO partitions (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id',
@@ -323,7 +351,7 @@ export class PostgresGallery implements Gallery {
   }
 
   private async withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.primary.connect();
+    const client = await this.connect(this.primary);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -331,7 +359,7 @@ export class PostgresGallery implements Gallery {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw unavailableAsApiError(error);
     } finally {
       client.release();
     }
