@@ -53,10 +53,14 @@ const configSchema = z
         url: z.string().min(1),
         /** a hot standby for searches and template reads (DATABASE_READ_URL); the primary when unset */
         readUrl: z.string().min(1).optional(),
-        /** a partition gets its HNSW index above this many templates; below it search is exact */
-        approximateAbove: z.number().int().min(0).default(10_000),
+        /**
+         * A partition gets an HNSW index once it holds more templates than this; unset, search stays exact.
+         * Off by default: at 100k templates HNSW found the mate first for 92 % (ef_search 400) of the probes
+         * exact search did (benchmarks/results/postgres-search-100k*.json, README "Scaling out").
+         */
+        approximateAbove: z.number().int().min(0).optional(),
         /** HNSW candidate list per search (hnsw.ef_search): higher is closer to exact and slower */
-        efSearch: z.number().int().min(1).max(1000).default(100),
+        efSearch: z.number().int().min(1).max(1000).default(400),
         /** connections per pool (primary, and standby) of this node */
         poolSize: z.number().int().min(1).default(10),
       })

@@ -47,8 +47,8 @@ export interface PostgresGalleryOptions {
   /** a hot standby for searches and template reads; the primary when absent */
   readUrl?: string;
   dimension: number;
-  /** a partition gets its HNSW index when it holds more templates than this; below it search is exact */
-  approximateAbove: number;
+  /** a partition gets its HNSW index when it holds more templates than this; undefined: search stays exact */
+  approximateAbove?: number;
   /** HNSW candidate list per search: higher is closer to exact and slower */
   efSearch: number;
   poolSize: number;
@@ -65,6 +65,9 @@ function unavailableAsApiError(error: unknown): unknown {
   const lost = UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET.has(code) || /Connection terminated/.test(String((error as Error)?.message));
   return lost ? new ApiError('service_unavailable', 'the gallery database is unavailable; retry later') : error;
 }
+
+/** pgvector refuses a larger hnsw.ef_search. */
+const HNSW_MAX_EF_SEARCH = 1000;
 
 /** pgvector's text form of a vector. */
 const vectorLiteral = (vector: Template) => `[${Array.from(vector).join(',')}]`;
@@ -163,22 +166,26 @@ export class PostgresGallery implements Gallery {
       const params: unknown[] = [vectorLiteral(probe)];
       if (sources) params.push([...sources]);
       const sourceFilter = sources ? 'AND source = ANY($2)' : '';
-      // Several templates may belong to one subject: the walk takes enough of them to leave topK subjects.
-      const candidates = Math.max(topK * 4, topK + 32);
-      const nearest = `SELECT subject_ref, -(embedding <#> $1) AS similarity FROM templates
-                       WHERE partition_id = ${partitionId} ${sourceFilter}
-                       ${approximate ? `ORDER BY embedding <#> $1 LIMIT ${candidates}` : ''}`;
       await client.query('BEGIN READ ONLY');
-      if (approximate) {
-        await client.query(`SET LOCAL hnsw.ef_search = ${Math.max(this.options.efSearch, candidates)}`);
-        // a sources filter drops candidates after the walk: keep walking until enough are left
-        if (sources) await client.query("SET LOCAL hnsw.iterative_scan = 'relaxed_order'");
+      // a sources filter drops candidates after the walk: keep walking until enough are left
+      if (approximate && sources) await client.query("SET LOCAL hnsw.iterative_scan = 'relaxed_order'");
+      // The nearest templates first, then their subjects: exact search as a top-N scan (a sort of every row
+      // with its vector spills to disk: 5× slower at 100k). Several templates may belong to one subject, so
+      // the walk is widened until it leaves topK subjects or has taken every template.
+      let rows: Array<{ subject_id: string; similarity: number; walked: string }> = [];
+      for (let walk = Math.max(topK * 4, topK + 32); ; walk *= 4) {
+        if (approximate) await client.query(`SET LOCAL hnsw.ef_search = ${Math.min(HNSW_MAX_EF_SEARCH, Math.max(this.options.efSearch, walk))}`);
+        ({ rows } = await client.query<{ subject_id: string; similarity: number; walked: string }>(
+          `WITH nearest AS MATERIALIZED (
+             SELECT subject_ref, -(embedding <#> $1) AS similarity FROM templates
+             WHERE partition_id = ${partitionId} ${sourceFilter} ORDER BY embedding <#> $1 LIMIT ${walk})
+           SELECT s.subject_id, max(n.similarity) AS similarity, (SELECT count(*) FROM nearest) AS walked
+           FROM nearest n JOIN subjects s ON s.id = n.subject_ref
+           GROUP BY s.subject_id ORDER BY similarity DESC, s.subject_id COLLATE "C" LIMIT ${topK}`,
+          params,
+        ));
+        if (rows.length >= topK || rows.length === 0 || Number(rows[0].walked) < walk) break;
       }
-      const { rows } = await client.query<{ subject_id: string; similarity: number }>(
-        `SELECT s.subject_id, max(n.similarity) AS similarity FROM (${nearest}) n JOIN subjects s ON s.id = n.subject_ref
-         GROUP BY s.subject_id ORDER BY similarity DESC, s.subject_id COLLATE "C" LIMIT ${topK}`,
-        params,
-      );
       await client.query('COMMIT');
       return rows.map((row) => ({ subjectId: row.subject_id, similarity: Number(row.similarity) }));
     } catch (error) {
@@ -297,7 +304,8 @@ export class PostgresGallery implements Gallery {
    * built; an advisory lock keeps two nodes from building the same one.
    */
   private async indexWhenLarge(partition: string): Promise<void> {
-    if (this.indexed.has(partition)) return;
+    const threshold = this.options.approximateAbove;
+    if (threshold === undefined || this.indexed.has(partition)) return;
     const { rows } = await this.query<{ id: string; templates: string; indexed: boolean }>(this.primary,
       `SELECT p.id, (SELECT count(*) FROM templates t WHERE t.partition_id = p.id) AS templates,
               EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'templates_hnsw_' || p.id) AS indexed
@@ -309,7 +317,7 @@ export class PostgresGallery implements Gallery {
       this.indexed.add(partition);
       return;
     }
-    if (Number(state.templates) <= this.options.approximateAbove) return;
+    if (Number(state.templates) <= threshold) return;
     const client = await this.connect(this.primary);
     try {
       const { rows: locked } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`faceserver-hnsw-${state.id}`]);
