@@ -6,15 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresGallery, type PostgresGalleryOptions } from '../../src/gallery/postgres/postgres-gallery.ts';
 import { describeGalleryContract } from '../helpers/gallery-contract.ts';
 import { ReferenceGallery, nearbyUnitVector, populate, randomUnitVector, DIMENSION } from '../helpers/gallery-support.ts';
-import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
+import { postgresInstalled, startPrimary, startStandby, type PostgresServer } from '../helpers/postgres-cluster.ts';
+import { ApiError } from '../../src/errors.ts';
 import { seededRandom } from '../../tools/seeded-random.ts';
 
 let primary: PostgresServer;
 let databases = 0;
 let database = '';
 
-const optionsFor = (url: string, approximateAbove = 100_000): PostgresGalleryOptions => ({
+const optionsFor = (url: string, approximateAbove?: number, readUrl?: string): PostgresGalleryOptions => ({
   url,
+  readUrl,
   dimension: DIMENSION,
   approximateAbove,
   efSearch: 40,
@@ -84,6 +86,45 @@ describe.skipIf(!postgresInstalled())('PostgreSQL + pgvector gallery', () => {
         expect(await gallery.search('large', randomUnitVector(random), 3, new Set(['eid']))).toEqual([]);
       } finally {
         await gallery.close();
+        await admin((client) => client.query(`DROP DATABASE ${database} WITH (FORCE)`));
+      }
+    }, 120_000);
+  });
+
+  describe('hot standby', () => {
+    it('searches on the standby once it has replayed the enrolment, writes on the primary, and answers 503 when the standby is gone', async () => {
+      database = `standby_${++databases}`;
+      await admin((client) => client.query(`CREATE DATABASE ${database}`));
+      const standby = await startStandby(primary);
+      const gallery = await PostgresGallery.open(optionsFor(primary.url(database), undefined, standby.url(database)));
+      try {
+        const random = seededRandom(47);
+        const template = randomUnitVector(random);
+        await gallery.enrol('gate', 'alice', { template, modelId: 'm', quality: 1, source: 'enrol' });
+        const { rows } = await inDatabase(database, (client) => client.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn'));
+        const reader = new pg.Client({ connectionString: standby.url(database) });
+        await reader.connect();
+        try {
+          for (let tries = 0; tries < 100; tries++) {
+            if ((await reader.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught_up', [rows[0].lsn])).rows[0].caught_up) break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        } finally {
+          await reader.end();
+        }
+        expect(await gallery.search('gate', template, 1)).toEqual([{ subjectId: 'alice', similarity: expect.closeTo(1, 4) }]);
+        expect((await gallery.subjectTemplates('gate', 'alice'))?.map((t) => t.source)).toEqual(['enrol']);
+
+        // reads depend on the standby, writes only on the primary
+        standby.stop();
+        const lost = await gallery.search('gate', template, 1).catch((error: unknown) => error);
+        expect(lost).toBeInstanceOf(ApiError);
+        expect((lost as ApiError).code).toBe('service_unavailable');
+        await gallery.enrol('gate', 'bob', { template: randomUnitVector(random), modelId: 'm', quality: 1, source: 'enrol' });
+        expect(await gallery.subjectCounts()).toEqual({ gate: 2 });
+      } finally {
+        await gallery.close();
+        standby.destroy();
         await admin((client) => client.query(`DROP DATABASE ${database} WITH (FORCE)`));
       }
     }, 120_000);

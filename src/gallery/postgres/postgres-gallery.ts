@@ -92,8 +92,11 @@ export class PostgresGallery implements Gallery {
     this.reader = options.readUrl ? new pg.Pool({ connectionString: options.readUrl, max: options.poolSize }) : this.primary;
     // An idle connection that the server drops (a restart, a fail-over) is reported here; without a
     // listener the pool's error event would end the process. The next query opens a new connection.
+    // A connection lost while checked out (a request in flight) is reported on the client itself, and
+    // again when its socket closes; the request's query already fails with it (503).
     for (const [role, pool] of [['primary', this.primary], ['standby', this.reader]] as const) {
       pool.on('error', (error) => options.logger.warn({ role, err: error.message }, 'PostgreSQL connection lost'));
+      pool.on('connect', (client) => client.on('error', (error) => options.logger.warn({ role, err: error.message }, 'PostgreSQL connection lost')));
     }
   }
 
