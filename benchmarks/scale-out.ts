@@ -84,7 +84,7 @@ const started: ChildServer[] = [];
 async function node(pipelineWorkers: number, env: Record<string, string> = {}): Promise<ChildServer> {
   const scratch = scratchDataDir();
   scratches.push(scratch);
-  const server = await startChildServer({ dataDir: scratch.dataDir, config: { pipeline: { workers: pipelineWorkers } }, env: { LOG_LEVEL: 'warn', ...env } });
+  const server = await startChildServer({ dataDir: scratch.dataDir, config: { pipeline: { workers: pipelineWorkers } }, env });
   started.push(server);
   return server;
 }
