@@ -8,7 +8,7 @@
 // exact search, the reference for mate recall. While two clients stream searches, GET /api/v1/health is
 // timed through the server's own router (utilityRouter) over HTTP.
 //   npm run bench:search-mate [-- --size 100000 --fractions 1,0.1,0.25,0.5 --served 0.5 --queries 500 --name search-mate-100k]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -18,16 +18,14 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { ApiError } from '../src/errors.ts';
 import type { Gallery } from '../src/gallery/gallery.ts';
 import { GalleryRepository } from '../src/gallery/gallery-repository.ts';
 import { openGallery } from '../src/gallery/index.ts';
 import { searchConfigSchema } from '../src/gallery/search/search-config.ts';
 import { utilityRouter } from '../src/http/utility.controller.ts';
-import { pipelineConfigSchema } from '../src/pipeline/config.ts';
-import { FacePipeline } from '../src/pipeline/face-pipeline.ts';
 import { TemplateCipher } from '../src/security/template-cipher.ts';
-import { fixtureImages, identityOf, latency, MODELS_DIR, RESULTS_DIR, round, writeResults } from './fixtures.ts';
+import { latency, round, writeResults } from './fixtures.ts';
+import { DIMENSION, fixtureTemplates, gaussian, genuineCosineSampler, mateHits, mateProbe, normalise, shapedGenerator, type MateProbe } from './mate-probes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,7 +43,6 @@ const { values: args } = parseArgs({
     name: { type: 'string', default: 'search-mate' },
   },
 });
-const DIMENSION = 512;
 const PARTITION = 'bench';
 const size = Number(args.size);
 const workers = Number(args.workers);
@@ -54,110 +51,9 @@ const servedFraction = Number(args.served);
 const queryCount = Number(args.queries);
 const GOALS = { p50Ms: 5, p99Ms: 20, relativeMateRecall: 0.999, healthP99Ms: 20, restartS: 10 };
 
-/** xorshift32 + Box–Muller: reproducible Gaussian draws without a dependency. */
-function gaussian(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  const uniform = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return ((state >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-function normalise(vector: Float32Array): Float32Array {
-  let sum = 0;
-  for (const value of vector) sum += value * value;
-  const norm = Math.sqrt(sum);
-  for (let i = 0; i < vector.length; i++) vector[i] /= norm;
-  return vector;
-}
-
-const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, i) => sum + value * b[i], 0);
-
-/** Inverse CDF of the calibration's genuine cosines, piecewise linear through min, p1 … p99, max. */
-function genuineCosineSampler(): { draw: (u: number) => number; impostorSd: number; source: unknown } {
-  const calibration = JSON.parse(readFileSync(join(RESULTS_DIR, 'calibration.json'), 'utf8'));
-  const genuine = calibration.cosine.genuine as { min: number; max: number; count: number; percentiles: Record<string, number> };
-  const knots: Array<[number, number]> = [[0, genuine.min], ...Object.entries(genuine.percentiles).map(([p, value]): [number, number] => [Number(p.slice(1)) / 100, value]), [1, genuine.max]];
-  const draw = (u: number) => {
-    const upper = knots.findIndex(([q]) => q >= u);
-    if (upper <= 0) return knots[0][1];
-    const [q0, v0] = knots[upper - 1];
-    const [q1, v1] = knots[upper];
-    return v0 + ((u - q0) / (q1 - q0)) * (v1 - v0);
-  };
-  return { draw, impostorSd: calibration.cosine.impostor.sd, source: { pairs: genuine.count, percentiles: genuine.percentiles, min: genuine.min, max: genuine.max, generated: calibration.generated } };
-}
-
-/** A probe at cosine `c` to `mate`: c·mate + √(1−c²)·u, u a gallery-like unit vector made orthogonal to mate. */
-function mateProbe(mate: Float32Array, c: number, noise: Float32Array): Float32Array {
-  const along = dot(noise, mate);
-  for (let i = 0; i < DIMENSION; i++) noise[i] -= along * mate[i];
-  normalise(noise);
-  const s = Math.sqrt(1 - c * c);
-  return normalise(Float32Array.from(mate, (value, i) => c * value + s * noise[i]));
-}
-
-/** Real templates of the fixture faces, by identity, through the served pipeline (gates and PAD off). */
-async function fixtureTemplates(): Promise<Map<string, Float32Array[]>> {
-  const config = pipelineConfigSchema.parse({ pad: { enabled: false }, quality: { enrolMinimum: 0, probeMinimum: 0 } });
-  const pipeline = await FacePipeline.create(MODELS_DIR, config);
-  const byIdentity = new Map<string, Float32Array[]>();
-  for (const { name, bytes } of fixtureImages('faces')) {
-    try {
-      const { template } = await pipeline.process(bytes, 'probe');
-      byIdentity.set(identityOf(name), [...(byIdentity.get(identityOf(name)) ?? []), normalise(Float32Array.from(template))]);
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-    }
-  }
-  return byIdentity;
-}
-
-/**
- * Unit vectors spread like real templates of different people. Isotropic 512-d vectors have impostor
- * cosines with sd 1/√512 = 0.044; the calibration measured 0.099 for real faces: embeddings use fewer
- * directions. A shaped vector is a random mix of real fixture templates (the basis, people never planted)
- * plus isotropic noise, the noise weight chosen so that the cosine between two of them has the measured sd.
- */
-function shapedGenerator(basis: readonly Float32Array[], targetSd: number, draw: () => number) {
-  const make = (noiseWeight: number) => (out: Float32Array) => {
-    out.fill(0);
-    for (const template of basis) {
-      const weight = draw() / Math.sqrt(basis.length);
-      for (let i = 0; i < DIMENSION; i++) out[i] += weight * template[i];
-    }
-    for (let i = 0; i < DIMENSION; i++) out[i] += (noiseWeight * draw()) / Math.sqrt(DIMENSION);
-    return normalise(out);
-  };
-  const cosineSd = (noiseWeight: number) => {
-    const generate = make(noiseWeight);
-    const cosines = Array.from({ length: 600 }, () => dot(generate(new Float32Array(DIMENSION)), generate(new Float32Array(DIMENSION))));
-    const mean = cosines.reduce((a, b) => a + b, 0) / cosines.length;
-    return Math.sqrt(cosines.reduce((sum, c) => sum + (c - mean) ** 2, 0) / cosines.length);
-  };
-  // More noise, smaller spread: bisect on the noise weight.
-  let [low, high] = [0, 8];
-  for (let step = 0; step < 16; step++) {
-    const middle = (low + high) / 2;
-    if (cosineSd(middle) > targetSd) low = middle;
-    else high = middle;
-  }
-  const noiseWeight = (low + high) / 2;
-  return { generate: make(noiseWeight), noiseWeight, cosineSd: cosineSd(noiseWeight) };
-}
-
 const rssMb = () => round(process.memoryUsage().rss / 2 ** 20, 0);
 const load = () => loadavg().map((value) => round(value, 2));
 const quiet = pino({ level: 'warn' });
-
-interface Probe {
-  kind: 'synthetic' | 'fixture';
-  mate: string;
-  vector: Float32Array;
-}
 
 console.log(`${args.gallery} gallery of ${size}, ${workers} search workers, fractions ${fractions.join('/')}, ${queryCount} synthetic queries; load ${load().join(' ')}`);
 const loadAtStart = load();
@@ -182,7 +78,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'search-mate-'));
 const cipher = TemplateCipher.generate();
 new GalleryRepository(join(dataDir, 'gallery.sqlite'), DIMENSION, cipher).close();
 const generateStarted = performance.now();
-const probes: Probe[] = [];
+const probes: MateProbe[] = [];
 {
   const db = new Database(join(dataDir, 'gallery.sqlite'));
   db.pragma('synchronous = OFF');
@@ -210,7 +106,7 @@ const probes: Probe[] = [];
   db.prepare("DELETE FROM gallery_meta WHERE name = 'all_templates_sealed_at'").run();
   db.close();
 }
-probes.push(...planted.flatMap(([identity, templates]) => templates.slice(1).map((vector): Probe => ({ kind: 'fixture', mate: `fixture-${identity}`, vector }))));
+probes.push(...planted.flatMap(([identity, templates]) => templates.slice(1).map((vector): MateProbe => ({ kind: 'fixture', mate: `fixture-${identity}`, vector }))));
 const generateS = (performance.now() - generateStarted) / 1000;
 const templateCount = size + planted.length;
 console.log(`gallery written in ${round(generateS, 1)} s: ${templateCount} templates, ${probes.length} probes`);
@@ -242,7 +138,6 @@ async function rankOne(gallery: Gallery) {
   return { times, firsts };
 }
 
-const mateFirst = (firsts: string[], kind: Probe['kind']) => probes.filter((probe, q) => probe.kind === kind && firsts[q] === probe.mate).length;
 const counts = { synthetic: probes.filter((p) => p.kind === 'synthetic').length, fixture: probes.filter((p) => p.kind === 'fixture').length };
 let exactRun: { firsts: string[]; hits: number } | undefined;
 const rows: Array<Record<string, unknown>> = [];
@@ -250,7 +145,7 @@ for (const fraction of fractions) {
   const { gallery, seconds } = await open(fraction);
   const run = await rankOne(gallery);
   await gallery.close();
-  const hits = { synthetic: mateFirst(run.firsts, 'synthetic'), fixture: mateFirst(run.firsts, 'fixture') };
+  const hits = mateHits(probes, run.firsts);
   exactRun ??= { firsts: run.firsts, hits: hits.synthetic + hits.fixture };
   const row = {
     probe_fraction: fraction,
@@ -316,7 +211,7 @@ if (args.exact) {
   const run = await rankOne(rebuilt.gallery);
   const stream = await healthDuringSearches(rebuilt.gallery, 2, 15_000);
   await rebuilt.gallery.close();
-  exactIndex = { rebuild_s: round(rebuilt.seconds, 1), ...latency(run.times), mate_rank1_relative_to_exact: round((mateFirst(run.firsts, 'synthetic') + mateFirst(run.firsts, 'fixture')) / exactRun!.hits), health_during_search_stream: stream };
+  exactIndex = { rebuild_s: round(rebuilt.seconds, 1), ...latency(run.times), mate_rank1_relative_to_exact: round(Object.values(mateHits(probes, run.firsts)).reduce((a, b) => a + b) / exactRun!.hits), health_during_search_stream: stream };
   console.log('exact index', JSON.stringify(exactIndex));
 }
 rmSync(dataDir, { recursive: true, force: true });

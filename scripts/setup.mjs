@@ -4,7 +4,8 @@
 // so a second run on a ready machine takes well under a second.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,54 @@ const CHROMIUM = '/usr/bin/chromium';
 function ensureChromium() {
   if (existsSync(CHROMIUM)) return;
   aptInstall(['chromium']);
+}
+
+// The PostgreSQL tests (`npm test` passes --with-postgres) run their own clusters on loopback in a
+// temporary directory, never a system cluster. Debian 12 has PostgreSQL 15 but no pgvector, so pgvector
+// is built with PGXS from Debian 13's source package, fetched by apt (which checks it against the
+// archive's signed index) through a private apt configuration: the machine's own sources are untouched.
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PGVECTOR_VERSION = '0.8.0';
+const PGVECTOR_CONTROL = '/usr/share/postgresql/15/extension/vector.control';
+
+function installedPgvectorVersion() {
+  if (!existsSync(PGVECTOR_CONTROL)) return null;
+  return /default_version\s*=\s*'([^']+)'/.exec(readFileSync(PGVECTOR_CONTROL, 'utf8'))?.[1] ?? null;
+}
+
+function ensurePostgres() {
+  if (!existsSync(join(PG_BIN, 'postgres')) || !existsSync(join(PG_BIN, 'pg_config'))) {
+    aptInstall(['postgresql-15', 'postgresql-server-dev-15', 'make', 'gcc']);
+  }
+  if (installedPgvectorVersion() === PGVECTOR_VERSION) return;
+  log(`building pgvector ${PGVECTOR_VERSION} from Debian trixie's source package`);
+  // the installed extension is what is kept: the sources and apt's private lists go when it is built
+  const work = mkdtempSync(join(tmpdir(), 'pgvector-build-'));
+  try {
+    buildPgvector(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (installedPgvectorVersion() !== PGVECTOR_VERSION) throw new Error('pgvector was built but is not installed');
+}
+
+function buildPgvector(work) {
+  for (const dir of ['lists/partial', 'cache/archives/partial', 'source']) mkdirSync(join(work, dir), { recursive: true });
+  const sources = join(work, 'sources.list');
+  writeFileSync(sources, 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n');
+  const privateApt = [
+    '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
+    '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`,
+  ];
+  const source = join(work, 'source');
+  run('apt-get', [...privateApt, 'update', '-qq']);
+  run('apt-get', [...privateApt, 'source', '--download-only', '-qq', `pgvector=${PGVECTOR_VERSION}-1`], { cwd: source });
+  run('tar', ['xzf', `pgvector_${PGVECTOR_VERSION}.orig.tar.gz`], { cwd: source });
+  // OPTFLAGS="": no -march=native, so the library runs on any x86-64 machine the cluster moves to
+  const make = ['USE_PGXS=1', `PG_CONFIG=${join(PG_BIN, 'pg_config')}`, 'OPTFLAGS='];
+  const built = join(source, `pgvector-${PGVECTOR_VERSION}`);
+  run('make', ['-s', '-j2', ...make], { cwd: built });
+  run('make', ['-s', 'install', ...make], { cwd: built });
 }
 
 function ensureNodeModules() {
@@ -154,6 +203,7 @@ function main() {
   ensureAptPackages();
   ensureJemalloc();
   if (process.argv.includes('--with-browser')) ensureChromium();
+  if (process.argv.includes('--with-postgres')) ensurePostgres();
   if (!ready) ensureNodeModules();
   ensureBetterSqlite();
   ensureFaissNode();

@@ -4,7 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/config.ts';
-import { openGallery, type Gallery } from './gallery/index.ts';
+import { openGallery, TEMPLATE_DIMENSION, type Gallery } from './gallery/index.ts';
+import { PostgresGallery } from './gallery/postgres/postgres-gallery.ts';
+import { trackInFlight } from './http/in-flight.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -67,7 +69,9 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const stopPools = () => Promise.all([closeWhenStarted(poolStarting), closeWhenStarted(croppersStarting), closeWhenStarted(photosStarting)]);
   let gallery: Gallery;
   try {
-    gallery = await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher, search: config.search });
+    gallery = config.database
+      ? await PostgresGallery.open({ ...config.database, dimension: TEMPLATE_DIMENSION, logger })
+      : await openGallery({ dataDir: config.dataDir, flushDelayMs: config.indexFlushDelayMs, logger, cipher, search: config.search });
   } catch (error) {
     await stopPools();
     throw error;
@@ -127,7 +131,8 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     }),
   });
 
-  const server = createServer(app.callback());
+  const requests = trackInFlight(app.callback());
+  const server = createServer(requests.handler);
   server.requestTimeout = config.limits.requestTimeoutMs * 2;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -145,6 +150,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await requests.idle();
       await gallery.close();
       keys.close();
       audit.close();

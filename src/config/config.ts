@@ -44,6 +44,29 @@ const configSchema = z
     documents: documentsConfigSchema.prefault({}),
     /** passport / ID photos: photo worker, job retention */
     photo: photoConfigSchema.prefault({}),
+    /**
+     * The gallery in PostgreSQL + pgvector instead of SQLite and the search workers' index files under
+     * dataDir, for several API nodes over one database (src/gallery/postgres/). Unset: the embedded store.
+     */
+    database: z
+      .object({
+        /** the primary (DATABASE_URL): every write, and the reads that must see them */
+        url: z.string().min(1),
+        /** a hot standby for searches and template reads (DATABASE_READ_URL); the primary when unset */
+        readUrl: z.string().min(1).optional(),
+        /**
+         * A partition gets an HNSW index once it holds more templates than this; unset, search stays exact.
+         * Off by default: at 100k templates HNSW found the mate first for 92 % (ef_search 400) of the probes
+         * exact search did (benchmarks/results/postgres-search-100k*.json, README "Scaling out").
+         */
+        approximateAbove: z.number().int().min(0).optional(),
+        /** HNSW candidate list per search (hnsw.ef_search): higher is closer to exact and slower */
+        efSearch: z.number().int().min(1).max(1000).default(400),
+        /** connections per pool (primary, and standby) of this node */
+        poolSize: z.number().int().min(1).default(10),
+      })
+      .strict()
+      .optional(),
     /** milliseconds after the last gallery write before changed search indexes are saved */
     indexFlushDelayMs: z.number().int().min(0).default(2000),
     /** 1:N search: worker threads, and when a partition is searched approximately (src/gallery/search/search-config.ts) */
@@ -93,6 +116,8 @@ const ENV_OVERRIDES: Record<string, (config: Record<string, unknown>, value: str
   AUTH_REQUIRED: (c, v) => (c.auth = { ...(c.auth as object), required: v === 'true' ? true : v === 'false' ? false : v }),
   TEMPLATE_KEY: (c, v) => (c.encryption = { ...(c.encryption as object), templateKey: v }),
   TEMPLATE_KEY_FILE: (c, v) => (c.encryption = { ...(c.encryption as object), templateKeyFile: v }),
+  DATABASE_URL: (c, v) => (c.database = { ...(c.database as object), url: v }),
+  DATABASE_READ_URL: (c, v) => (c.database = { ...(c.database as object), readUrl: v }),
 };
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -19,4 +19,6 @@ export function assertSubjectId(subjectId: string): void {
   if (typeof subjectId !== 'string' || LONE_SURROGATE.test(subjectId)) {
     throw new ApiError('invalid_metadata', 'subject_id must be well-formed Unicode text');
   }
+  // PostgreSQL text cannot hold U+0000; the HTTP layer already refuses it with every control character
+  if (subjectId.includes('\u0000')) throw new ApiError('invalid_metadata', 'subject_id must not contain U+0000');
 }

@@ -12,6 +12,9 @@ import { SqliteGallery } from './sqlite-gallery.ts';
 export type { Gallery, SubjectMatch, TemplateRecord } from './gallery.ts';
 export { PARTITION_NAME_PATTERN } from './gallery.ts';
 
+/** Length of the recognition model's templates. */
+export const TEMPLATE_DIMENSION = 512;
+
 export interface GalleryOptions {
   dataDir: string;
   /** how long after a write changed indexes are saved */
@@ -30,7 +33,7 @@ export interface GalleryOptions {
  * partition's index from `<dataDir>/indexes/`. Call close() on shutdown: it saves changed indexes,
  * stops the workers and closes SQLite.
  */
-export async function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = 512, search = searchConfigSchema.parse({}) }: GalleryOptions): Promise<Gallery> {
+export async function openGallery({ dataDir, flushDelayMs, logger, cipher, dimension = TEMPLATE_DIMENSION, search = searchConfigSchema.parse({}) }: GalleryOptions): Promise<Gallery> {
   mkdirSync(dataDir, { recursive: true });
   const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, cipher);
   let workers: SearchWorkers | undefined;
@@ -52,7 +55,7 @@ export async function openGallery({ dataDir, flushDelayMs, logger, cipher, dimen
  * The server must be stopped: it would keep sealing under the old key (its inserts are refused).
  */
 export async function rotateTemplateKey(options: Omit<GalleryOptions, 'cipher' | 'flushDelayMs'> & { current: TemplateCipher; next: TemplateCipher }): Promise<number> {
-  const { dataDir, current, next, logger, dimension = 512, search } = options;
+  const { dataDir, current, next, logger, dimension = TEMPLATE_DIMENSION, search } = options;
   const repository = new GalleryRepository(join(dataDir, 'gallery.sqlite'), dimension, current);
   let rotated: number;
   try {

@@ -1,0 +1,127 @@
+// Two API nodes against one PostgreSQL database, compared with one node, and with the embedded store in
+// the same run. Real server processes (src/main.ts, as `npm start` runs it); a private PostgreSQL cluster
+// in a temporary directory; the fixture identities enrolled once; then /verify and /search with the
+// 640×480 JPEG from `clients` concurrent clients (autocannon), split evenly over the nodes. Every topology
+// has the same pipeline workers in all (two nodes: one worker each), so the comparison is of the topology
+// on this machine, not of more hardware.
+//   npm run bench:scale-out [-- --seconds 20 --clients 16]
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { scratchDataDir, startChildServer, type ChildServer } from '../test/helpers/child-server.ts';
+import { startPrimary } from '../test/helpers/postgres-cluster.ts';
+import { postMultipart, readXml } from '../test/helpers/test-server.ts';
+import { fixtureImages, identityOf, round, vgaJpeg, writeResults } from './fixtures.ts';
+
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, clients: { type: 'string', default: '16' }, workers: { type: 'string', default: '2' } } });
+const seconds = Number(args.seconds);
+const clients = Number(args.clients);
+const workers = Number(args.workers);
+const VGA_SUBJECT = 'vga_subject';
+/** a full queue at ~20 ms of CPU a job, drained before the next run */
+const QUEUE_DRAIN_MS = 2000;
+
+const vga = await vgaJpeg();
+const multipart = async (metadata: unknown) => {
+  const form = new FormData();
+  form.append('image', new Blob([new Uint8Array(vga.bytes)], { type: 'image/jpeg' }), 'probe.jpg');
+  form.append('metadata', JSON.stringify(metadata));
+  const request = new Request('http://localhost/', { method: 'POST', body: form });
+  return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
+};
+const endpoints = { verify: await multipart({ subject_id: VGA_SUBJECT }), search: await multipart({ top_k: 5 }) };
+
+async function enrolGallery(url: string): Promise<number> {
+  const enrolments = [
+    ...[...new Map(fixtureImages('faces').map((image) => [identityOf(image.name), image])).values()].map((image) => ({ subject: identityOf(image.name), bytes: image.bytes })),
+    { subject: VGA_SUBJECT, bytes: vga.bytes },
+  ];
+  let enrolled = 0;
+  for (const { subject, bytes } of enrolments) {
+    const reply = await readXml(await postMultipart(url, '/api/v1/enrol', { image: Buffer.from(bytes), metadata: { subject_id: subject } }));
+    if (reply.status === 200) enrolled++;
+  }
+  return enrolled;
+}
+
+/** `clients` connections split over the nodes, all at once; figures summed (counts) or of every reply (latency). */
+async function loadNodes(nodes: readonly ChildServer[], endpoint: keyof typeof endpoints) {
+  await sleep(QUEUE_DRAIN_MS);
+  const { body, contentType } = endpoints[endpoint];
+  const results = await Promise.all(
+    nodes.map((node) =>
+      autocannon({ url: `${node.url}/api/v1/${endpoint}`, method: 'POST', headers: { 'content-type': contentType }, body, connections: clients / nodes.length, duration: seconds, timeout: 60, excludeErrorStats: true }),
+    ),
+  );
+  const count = (code: number) => results.reduce((sum, result) => sum + Number(result.statusCodeStats?.[`${code}`]?.count ?? 0), 0);
+  // percentiles of two runs cannot be merged exactly: the worse node's is reported
+  const worst = (key: 'p50' | 'p99') => Math.max(...results.map((result) => result.latency[key]));
+  return {
+    endpoint,
+    ok_per_s: round(count(200) / seconds, 1),
+    status_503: count(503),
+    other_non2xx: results.reduce((sum, result) => sum + result.non2xx, 0) - count(503),
+    errors: results.reduce((sum, result) => sum + result.errors + result.timeouts, 0),
+    p50_ms: worst('p50'),
+    p99_ms: worst('p99'),
+  };
+}
+
+async function measure(topology: string, nodes: ChildServer[]) {
+  const rows = [];
+  for (const endpoint of ['verify', 'search'] as const) {
+    const row = { topology, ...(await loadNodes(nodes, endpoint)) };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+  return rows;
+}
+
+const primary = await startPrimary();
+const scratches: Array<ReturnType<typeof scratchDataDir>> = [];
+const started: ChildServer[] = [];
+async function node(pipelineWorkers: number, env: Record<string, string> = {}): Promise<ChildServer> {
+  const scratch = scratchDataDir();
+  scratches.push(scratch);
+  const server = await startChildServer({ dataDir: scratch.dataDir, config: { pipeline: { workers: pipelineWorkers } }, env });
+  started.push(server);
+  return server;
+}
+try {
+  const admin = new pg.Client({ connectionString: primary.url() });
+  await admin.connect();
+  await admin.query('CREATE DATABASE faces');
+  await admin.end();
+  const database = { DATABASE_URL: primary.url('faces') };
+  const rows = [];
+
+  const embedded = await node(workers);
+  const embeddedSubjects = await enrolGallery(embedded.url);
+  rows.push(...(await measure(`embedded, 1 node × ${workers} workers`, [embedded])));
+  await embedded.stop();
+
+  const single = await node(workers, database);
+  const subjects = await enrolGallery(single.url);
+  rows.push(...(await measure(`PostgreSQL, 1 node × ${workers} workers`, [single])));
+  await single.stop();
+
+  const pair = [await node(workers / 2, database), await node(workers / 2, database)];
+  rows.push(...(await measure(`PostgreSQL, 2 nodes × ${workers / 2} worker${workers / 2 === 1 ? '' : 's'}`, pair)));
+  await Promise.all(pair.map((server) => server.stop()));
+
+  console.table(rows);
+  writeResults('scale-out', {
+    seconds_per_run: seconds,
+    clients,
+    pipeline_workers_in_all: workers,
+    gallery_subjects: { embedded: embeddedSubjects, postgres: subjects },
+    image: vga.name,
+    note: 'latency percentiles are of 2xx replies only, the worse node of a pair; 503s are counted apart',
+    results: rows,
+  });
+} finally {
+  await Promise.all(started.map((server) => server.kill()));
+  for (const scratch of scratches) scratch.remove();
+  primary.destroy();
+}
