@@ -28,10 +28,26 @@ export interface StoredApiKey {
 
 export type NewApiKey = Pick<StoredApiKey, 'id' | 'name' | 'secretSha256' | 'operations' | 'partitions'>;
 
+/**
+ * How a store answers: the embedded store synchronously (better-sqlite3 is synchronous, and tools and
+ * tests use it so), PostgreSQL with promises. AuthService is generic over it, so it answers the same way.
+ */
+export type StoreMode = 'sync' | 'async';
+export type Answer<Mode extends StoreMode, T> = Mode extends 'sync' ? T : Promise<T>;
+
+/** Where API keys live: keys.sqlite in DATA_DIR, or PostgreSQL shared by every API node (DATABASE_URL). */
+export interface ApiKeyStore<Mode extends StoreMode = StoreMode> {
+  insert(key: NewApiKey): Answer<Mode, void>;
+  find(id: string): Answer<Mode, StoredApiKey | undefined>;
+  /** oldest first */
+  list(): Answer<Mode, StoredApiKey[]>;
+  revoke(id: string): Answer<Mode, boolean>;
+}
+
 const COLUMNS = 'id, name, secret_sha256 AS secretSha256, operations, partitions, created_at AS createdAt, revoked_at AS revokedAt';
 
 /** `<dataDir>/keys.sqlite`: API keys as SHA-256 hashes of their secrets, never the secrets. */
-export class ApiKeyRepository {
+export class ApiKeyRepository implements ApiKeyStore<'sync'> {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -63,7 +79,6 @@ export class ApiKeyRepository {
     return this.statements.list.all();
   }
 
-  /** False when there is no such key or it was already revoked. */
   revoke(id: string): boolean {
     return this.statements.revoke.run(id).changes === 1;
   }
