@@ -81,7 +81,7 @@ describe.skipIf(!postgresInstalled())('API keys and the audit log shared by two 
     expect(enrolled.status).toBe(200);
     const found = await readXml(await postMultipart(b.url, '/api/v1/search', { image: ENROLLABLE_FACES[1].bytes, metadata: { partition: 'gate' } }, bearer(key, 'search-on-b')));
     expect(found.status).toBe(200);
-    expect(found.body.candidates.candidate.subject_id).toBe('sharon');
+    expect(found.body.candidates.candidate[0].subject_id).toBe('sharon');
 
     // one log: each node shows the enrolment made on A and the search made on B, newest first
     for (const node of [a, b]) {
