@@ -1,6 +1,6 @@
 // Two API servers (real src/main.ts processes) with API keys required, over one PostgreSQL database: a key
 // made by `npm run keys` against DATABASE_URL works on both, and once revoked is refused by both; the
-// audit log is one log, so each node's GET /api/v1/audit shows what was done on the other.
+// audit log is one log, so each node's GET /api/v1/audit (and `npm run audit -- export`) shows what was done on the other.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -19,11 +19,11 @@ let databaseUrl: string;
 const scratches: Array<ReturnType<typeof scratchDataDir>> = [];
 const nodes: ChildServer[] = [];
 
-/** `npm run -s keys -- …` as an operator runs it on a machine of its own (a data directory no server uses). */
-async function keysCli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+/** `npm run -s keys|audit -- …` as an operator runs it on a machine of its own (a data directory no server uses). */
+async function cli(script: 'keys.ts' | 'audit.ts', ...args: string[]): Promise<{ stdout: string; stderr: string }> {
   const scratch = scratchDataDir();
   scratches.push(scratch);
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/keys.ts', ...args], {
+  return promisify(execFile)(process.execPath, ['--import', 'tsx', `src/cli/${script}`, ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, DATA_DIR: scratch.dataDir, DATABASE_URL: databaseUrl },
   });
@@ -66,12 +66,12 @@ describe.skipIf(!postgresInstalled())('API keys and the audit log shared by two 
   });
 
   it('accepts a key made by the CLI on both nodes, audits on both what either did, and refuses the key on both once revoked', async () => {
-    const created = await keysCli('create', '--name', 'gate', '--scopes', 'enrol,search,admin', '--partitions', '*');
+    const created = await cli('keys.ts', 'create', '--name', 'gate', '--scopes', 'enrol,search,admin', '--partitions', '*');
     const key = created.stdout.trim();
     expect(key).toMatch(/^fsk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
     const keyId = key.slice(0, 16);
     expect(created.stderr).toContain(`created ${keyId} "gate"`);
-    const listed = (await keysCli('list')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const listed = (await cli('keys.ts', 'list')).stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(listed).toMatchObject([{ id: keyId, name: 'gate', operations: ['enrol', 'search', 'admin'], partitions: ['*'], revokedAt: null }]);
 
     // no key: refused on both (keys are required)
@@ -92,7 +92,14 @@ describe.skipIf(!postgresInstalled())('API keys and the audit log shared by two 
       ]);
     }
 
-    const revoked = await keysCli('revoke', keyId);
+    // and `npm run audit -- export` against the database exports them, as JSON lines
+    const exported = (await cli('audit.ts', 'export')).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(exported.filter((row) => String(row.request_id).includes('-on-')).map((row) => [row.request_id, row.decision])).toEqual([
+      ['enrol-on-a', 'enrolled'],
+      ['search-on-b', 'hit'],
+    ]);
+
+    const revoked = await cli('keys.ts', 'revoke', keyId);
     expect(revoked.stderr).toContain(`revoked ${keyId}`);
     // refused at once by both nodes: neither holds keys in memory
     for (const [node, name] of [[a, 'a'], [b, 'b']] as const) {
