@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { AuditLog, type AuditStore } from './audit/audit-log.ts';
+import { ClaimTokenRepository, type ClaimTokenStore } from './claims/claim-token.repository.ts';
+import { PostgresClaimTokenRepository } from './claims/postgres-claim-token.repository.ts';
 import { PostgresAuditLog } from './audit/postgres-audit-log.ts';
 import type { Config } from './config/config.ts';
 import type { Logger } from './logger.ts';
@@ -8,13 +10,14 @@ import { ApiKeyRepository, type ApiKeyStore } from './security/api-key.repositor
 import { PostgresApiKeyRepository } from './security/postgres-api-key.repository.ts';
 
 /**
- * API keys and the audit log: files in DATA_DIR for the embedded store, tables in PostgreSQL beside
- * the gallery when DATABASE_URL is set, so that every API node accepts the same keys and writes one log.
- * The one place that chooses.
+ * API keys, the audit log and claim tokens: files in DATA_DIR for the embedded store, tables in
+ * PostgreSQL beside the gallery when DATABASE_URL is set, so that every API node accepts the same keys,
+ * writes one log and honours tokens issued by any of them. The one place that chooses.
  */
 export interface NodeState {
   keys: ApiKeyStore;
   audit: AuditStore;
+  claimTokens: ClaimTokenStore;
   close(): Promise<void>;
 }
 
@@ -22,19 +25,22 @@ export async function openNodeState(config: Pick<Config, 'dataDir' | 'database'>
   if (!config.database) {
     const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
     const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
+    const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
     return {
       keys,
       audit,
+      claimTokens,
       close: async () => {
         keys.close();
         audit.close();
+        claimTokens.close();
       },
     };
   }
   const pool = openNodeStatePool(config.database.url, config.database.poolSize, logger);
   try {
-    const [keys, audit] = await Promise.all([PostgresApiKeyRepository.open(pool), PostgresAuditLog.open(pool)]);
-    return { keys, audit, close: () => pool.end() };
+    const [keys, audit, claimTokens] = await Promise.all([PostgresApiKeyRepository.open(pool), PostgresAuditLog.open(pool), PostgresClaimTokenRepository.open(pool)]);
+    return { keys, audit, claimTokens, close: () => pool.end() };
   } catch (error) {
     await pool.end();
     throw error;

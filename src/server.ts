@@ -28,7 +28,6 @@ import { MadService } from './mad/mad.service.ts';
 import { loadMorphModels } from './mad/morph-models.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
-import { ClaimTokenRepository } from './claims/claim-token.repository.ts';
 import { ClaimsService } from './claims/claims.service.ts';
 import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
 
@@ -108,8 +107,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold);
   const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
-  const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
-  const claims = new ClaimsService(claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
+  const claims = new ClaimsService(state.claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
     metrics.recordClaim(event),
   );
   const app = createApp({
@@ -151,7 +149,6 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       });
       await gallery.close();
       await state.close();
-      claimTokens.close();
       photoJobs.stop();
       await Promise.all([faces.close(), documents.close(), photoPool.close()]);
       lock.release();

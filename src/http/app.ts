@@ -6,7 +6,7 @@ import type { Gallery } from '../gallery/gallery.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
-import type { StoreMode } from '../security/api-key.repository.ts';
+import type { StoreMode } from '../store-mode.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { MadService } from '../mad/mad.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
@@ -43,7 +43,7 @@ export interface AppDependencies {
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
   photo: { service: PassportPhotoService; progress: ProgressHub };
-  claims: ClaimsService;
+  claims: ClaimsService<StoreMode>;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */

@@ -6,7 +6,7 @@ import { ISSUE_CODES, SENSITIVITIES, type IssueCode, type Sensitivity } from '..
 import { requireContentType } from '../http/biometric.controller.ts';
 import { base64Image, parseJsonRequest } from '../http/json-request.ts';
 import { OperationScope } from '../security/auth.middleware.ts';
-import type { StoreMode } from '../security/api-key.repository.ts';
+import type { StoreMode } from '../store-mode.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { PassportPhotoService } from './passport-photo.service.ts';
 import { BACKGROUND_COLOURS, type PhotoSpec } from './specs/spec-table.ts';

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { Answer, StoreMode } from '../store-mode.ts';
 
 // Its own file rather than a table of gallery.sqlite: `npm run keys` manages keys without opening
 // the gallery (no template key needed, no lock on the biometric data), and a copy of the gallery
@@ -27,13 +28,6 @@ export interface StoredApiKey {
 }
 
 export type NewApiKey = Pick<StoredApiKey, 'id' | 'name' | 'secretSha256' | 'operations' | 'partitions'>;
-
-/**
- * How a store answers: the embedded store synchronously (better-sqlite3 is synchronous, and tools and
- * tests use it so), PostgreSQL with promises. AuthService is generic over it, so it answers the same way.
- */
-export type StoreMode = 'sync' | 'async';
-export type Answer<Mode extends StoreMode, T> = Mode extends 'sync' ? T : Promise<T>;
 
 /** Where API keys live: keys.sqlite in DATA_DIR, or PostgreSQL shared by every API node (DATABASE_URL). */
 export interface ApiKeyStore<Mode extends StoreMode = StoreMode> {

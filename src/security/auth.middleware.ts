@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { StoreMode } from './api-key.repository.ts';
+import type { StoreMode } from '../store-mode.ts';
 import { ALL_PARTITIONS, type AuthService, type Operation, type Principal } from './auth.service.ts';
 
 /** What a route needs: an operation scope, or nothing at all. */

@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
-import type { Answer, ApiKeyStore, StoreMode, StoredApiKey } from './api-key.repository.ts';
+import { settled, whenAnswered, type Answer, type StoreMode } from '../store-mode.ts';
+import type { ApiKeyStore, StoredApiKey } from './api-key.repository.ts';
 
 // `check`: photo compliance, `documents`: the ID-document cropper, `photo`: passport / ID photos; none touches a gallery partition.
 // `claim_enrol` / `claim_verify`: enrolment from trusted photos and verification against them (src/claims/).
@@ -69,18 +70,18 @@ export class AuthService<Mode extends StoreMode = 'sync'> {
     const id = `fsk_${randomBytes(6).toString('hex')}`;
     const secret = randomBytes(32);
     const stored = { id, name, secretSha256: sha256(secret), operations: JSON.stringify([...new Set(operations)]), partitions: JSON.stringify(partitions.includes(ALL_PARTITIONS) ? [ALL_PARTITIONS] : [...new Set(partitions)]) };
-    return then(this.keys.insert(stored), () => then(this.keys.find(id), (found) => ({ key: `${id}_${secret.toString('base64url')}`, summary: summarise(found!) })));
+    return whenAnswered(this.keys.insert(stored), () => whenAnswered(this.keys.find(id), (found) => ({ key: `${id}_${secret.toString('base64url')}`, summary: summarise(found!) })));
   }
 
   listKeys(): Answer<Mode, ApiKeySummary[]> {
-    return then(this.keys.list(), (keys) => keys.map(summarise));
+    return whenAnswered(this.keys.list(), (keys) => keys.map(summarise));
   }
 
   revokeKey(id: string): Answer<Mode, void> {
-    return then(this.keys.revoke(id), (revoked) =>
+    return whenAnswered(this.keys.revoke(id), (revoked) =>
       revoked
         ? undefined
-        : then(this.keys.find(id), (found) => {
+        : whenAnswered(this.keys.find(id), (found) => {
             throw new Error(found ? `key ${id} is already revoked` : `no key ${id}`);
           }),
     );
@@ -100,7 +101,7 @@ export class AuthService<Mode extends StoreMode = 'sync'> {
     // Only the canonical spelling: base64url's last character has spare bits, so variants would decode alike.
     const match = KEY_PATTERN.exec(presented);
     if (!match || Buffer.from(match[2], 'base64url').toString('base64url') !== match[2]) throw new ApiError('unauthorized', 'the API key is not valid');
-    return then(this.keys.find(match[1]), (stored) => {
+    return whenAnswered(this.keys.find(match[1]), (stored) => {
       // Compared in constant time so response timing says nothing about how much of a secret was right.
       if (!stored || !timingSafeEqual(stored.secretSha256, sha256(Buffer.from(match[2], 'base64url')))) {
         throw new ApiError('unauthorized', 'the API key is not valid');
@@ -135,18 +136,6 @@ export function isLoopbackHost(host: string): boolean {
   if (bare === 'localhost' || bare === '::1') return true;
   const v4 = bare.startsWith('::ffff:') ? bare.slice(7) : bare;
   return isIP(v4) === 4 && v4.startsWith('127.');
-}
-
-/**
- * `next(value)` now when the store answered synchronously, after it resolves when it answered with a
- * promise; a synchronous store's errors are thrown, a promise's become its rejection.
- */
-function then<Mode extends StoreMode, T, U>(value: Answer<Mode, T> | T | Promise<T>, next: (value: T) => U | Answer<Mode, U>): Answer<Mode, U> {
-  return (value instanceof Promise ? value.then(next) : next(value as T)) as Answer<Mode, U>;
-}
-
-function settled<Mode extends StoreMode, T>(value: T): Answer<Mode, T> {
-  return value as Answer<Mode, T>;
 }
 
 function sha256(bytes: Buffer): Buffer {

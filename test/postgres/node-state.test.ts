@@ -1,4 +1,4 @@
-// API keys and the audit log in PostgreSQL (src/node-state.ts with DATABASE_URL): what several API nodes
+// API keys, the audit log and claim tokens in PostgreSQL (src/node-state.ts with DATABASE_URL): what several API nodes
 // share. Two pools over one database stand for two nodes; the cluster is the test's own.
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/audit-log.ts';
 import { PostgresAuditLog } from '../../src/audit/postgres-audit-log.ts';
+import type { NewClaimToken } from '../../src/claims/claim-token.repository.ts';
 import { ApiError } from '../../src/errors.ts';
 import { openNodeState, type NodeState } from '../../src/node-state.ts';
 import { openNodeStatePool } from '../../src/postgres/node-state-pool.ts';
@@ -59,7 +60,7 @@ async function refusal(work: () => unknown): Promise<string> {
   return 'accepted';
 }
 
-describe.skipIf(!postgresInstalled())('API keys and the audit log in PostgreSQL', () => {
+describe.skipIf(!postgresInstalled())('API keys, the audit log and claim tokens in PostgreSQL', () => {
   const opened: NodeState[] = [];
 
   beforeAll(async () => {
@@ -125,6 +126,57 @@ describe.skipIf(!postgresInstalled())('API keys and the audit log in PostgreSQL'
       } finally {
         await pool.end();
       }
+    });
+  });
+
+  describe('claim tokens', () => {
+    const token = (tokenId: string, maxTries = 3): NewClaimToken => ({
+      tokenId,
+      secretSha256: createHash('sha256').update(tokenId).digest(),
+      purpose: 'verify',
+      userId: 'alice',
+      partition: 'claims',
+      source: null,
+      keyId: 'fsk_aaaaaaaaaaaa',
+      createdAt: 1_780_000_000_123,
+      expiresAt: 1_780_000_600_123,
+      maxTries,
+    });
+
+    it('stores a token and its outcome as claims.sqlite does, found by secret hash, id or user', async () => {
+      const [a, b] = await twoNodes(await newDatabase());
+      opened.push(a, b);
+      await a.claimTokens.insert(token('t1'));
+      await a.claimTokens.insert({ ...token('t2'), purpose: 'enrol', source: 'eid' });
+      const issued = await b.claimTokens.findBySecretHash(createHash('sha256').update('t1').digest());
+      expect(issued).toEqual({ ...token('t1'), secretSha256: undefined, triesUsed: 0, outcome: undefined, validatedAt: null });
+      expect(await b.claimTokens.useTry('t1')).toBe(true);
+      expect(await b.claimTokens.recordOutcome('t1', { passed: false, failureReason: 'no_match', score: 0.123456789, threshold: 0.45, mad: 'not_configured' }, 1_780_000_001_000)).toBe(true);
+      expect((await a.claimTokens.find('t1'))!.outcome).toEqual({ at: 1_780_000_001_000, passed: false, failureReason: 'no_match', score: 0.123456789, threshold: 0.45, mad: 'not_configured' });
+      expect((await a.claimTokens.forUser('claims', 'alice')).map((t) => [t.tokenId, t.purpose, t.source])).toEqual([
+        ['t1', 'verify', null],
+        ['t2', 'enrol', 'eid'],
+      ]);
+      expect(await a.claimTokens.find('nope')).toBeUndefined();
+      await expect(a.claimTokens.insert(token('t1'))).rejects.toThrow(/duplicate key/);
+    });
+
+    it('lets nodes racing for tries take exactly max_tries, and validate a token exactly once', async () => {
+      const [a, b] = await twoNodes(await newDatabase());
+      opened.push(a, b);
+      await a.claimTokens.insert(token('race', 3));
+      const taken = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? a : b).claimTokens.useTry('race')));
+      expect(taken.filter(Boolean)).toHaveLength(3);
+      await a.claimTokens.returnTry('race');
+      expect((await b.claimTokens.find('race'))!.triesUsed).toBe(2);
+
+      expect(await a.claimTokens.markValidated('race', 5)).toBe(false); // no outcome yet
+      expect(await b.claimTokens.recordOutcome('race', { passed: true, score: 0.9, threshold: 0.45 }, 4)).toBe(true);
+      expect(await a.claimTokens.useTry('race')).toBe(false); // an image passed on it
+      const validations = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? a : b).claimTokens.markValidated('race', 6)));
+      expect(validations.filter(Boolean)).toHaveLength(1);
+      expect(await a.claimTokens.recordOutcome('race', { passed: false }, 7)).toBe(false); // validated: the outcome stands
+      expect((await b.claimTokens.find('race'))!).toMatchObject({ validatedAt: 6, outcome: { at: 4, passed: true, score: 0.9, threshold: 0.45 } });
     });
   });
 

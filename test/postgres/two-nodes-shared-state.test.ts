@@ -1,6 +1,7 @@
 // Two API servers (real src/main.ts processes) with API keys required, over one PostgreSQL database: a key
 // made by `npm run keys` against DATABASE_URL works on both, and once revoked is refused by both; the
-// audit log is one log, so each node's GET /api/v1/audit (and `npm run audit -- export`) shows what was done on the other.
+// audit log is one log, so each node's GET /api/v1/audit (and `npm run audit -- export`) shows what was done on the other;
+// a claim token issued on one node is used and validated on the other, its tries and its validation counted once.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -9,6 +10,8 @@ import { PROJECT_ROOT } from '../../src/config/config.ts';
 import { scratchDataDir, startChildServer, type ChildServer } from '../helpers/child-server.ts';
 import { postMultipart, readXml } from '../helpers/test-server.ts';
 import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
+import { documentPortrait, postClaimImage, postClaimJson } from '../claims/support.ts';
+import { fixture } from '../helpers/fixtures.ts';
 import { ENROLLABLE_FACES } from '../reliability/support.ts';
 
 // one pipeline worker each: two servers share the test machine's two cores
@@ -45,7 +48,7 @@ async function auditRows(node: ChildServer, key: string): Promise<Array<Record<s
   return ((await response.json()) as { events: Array<Record<string, unknown>> }).events;
 }
 
-describe.skipIf(!postgresInstalled())('API keys and the audit log shared by two API nodes over PostgreSQL', () => {
+describe.skipIf(!postgresInstalled())('API keys, the audit log and claim tokens shared by two API nodes over PostgreSQL', () => {
   let a: ChildServer;
   let b: ChildServer;
 
@@ -115,5 +118,42 @@ describe.skipIf(!postgresInstalled())('API keys and the audit log shared by two 
       { request_id: 'revoked-on-a', status: 401, code: 'unauthorized' },
       { request_id: 'revoked-on-b', status: 401, code: 'unauthorized' },
     ]);
+  }, 180_000);
+
+  it('honours a claim token on the node it was not issued on, and counts its tries and its validation once across both', async () => {
+    const key = (await cli('keys.ts', 'create', '--name', 'claims', '--scopes', 'claim_enrol,claim_verify,check', '--partitions', '*')).stdout.trim();
+    const headers = { Authorization: `Bearer ${key}` };
+    const json = async (node: ChildServer, path: string, body: unknown) => {
+      const response = await postClaimJson(node.url, path, body, headers);
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    const image = async (node: ChildServer, path: string, token: string, bytes: Buffer, source?: string) => {
+      const response = await postClaimImage(node.url, path, { token, image: bytes, source }, headers);
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+
+    // enrol: token from A, document portrait posted to B
+    const enrolToken = await json(a, '/api/v1/claim/enrol/token', { user_id: 'alice', partition: 'claims', source: 'oid' });
+    expect(enrolToken.status, JSON.stringify(enrolToken.body)).toBe(200);
+    const portrait = await documentPortrait(a.url, 'faces/london_010/1.jpg', headers);
+    const enrolled = await image(b, '/api/v1/claim/enrol/image', enrolToken.body.token, portrait, 'oid');
+    expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(200);
+    // used up on both nodes
+    expect((await image(a, '/api/v1/claim/enrol/image', enrolToken.body.token, portrait, 'oid')).body.code).toBe('token_used');
+
+    // verify: token from B, live capture posted to A, validated on B, once
+    const verifyToken = await json(b, '/api/v1/claim/verify/token', { user_id: 'alice', partition: 'claims' });
+    expect(verifyToken.status, JSON.stringify(verifyToken.body)).toBe(200);
+    expect((await image(a, '/api/v1/claim/verify/image', verifyToken.body.token, fixture('faces/london_010/2.jpg'))).status).toBe(200);
+    const validated = await json(b, '/api/v1/claim/verify/validate', { token: verifyToken.body.token, user_id: 'alice' });
+    expect(validated.status, JSON.stringify(validated.body)).toBe(200);
+    expect(validated.body).toMatchObject({ passed: true, source: 'oid' });
+    expect(await json(a, '/api/v1/claim/verify/validate', { token: verifyToken.body.token, user_id: 'alice' })).toMatchObject({ status: 409, body: { code: 'token_used' } });
+
+    // tries: six captures without a face posted at once, three to each node, against a token of three tries
+    const raced = await json(a, '/api/v1/claim/verify/token', { user_id: 'alice', partition: 'claims' });
+    const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => image(i % 2 === 0 ? a : b, '/api/v1/claim/verify/image', raced.body.token, fixture('nonfaces/01.jpg'))));
+    expect(replies.map((reply) => reply.status).sort()).toEqual([200, 200, 200, 429, 429, 429]);
+    expect(await json(b, '/api/v1/claim/verify/validate', { token: raced.body.token, user_id: 'alice' })).toMatchObject({ status: 200, body: { passed: false, failure_reason: 'no_face_detected' } });
   }, 180_000);
 });
