@@ -2,12 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditLog } from './audit/audit-log.ts';
 import type { Config } from './config/config.ts';
 import { openGallery, TEMPLATE_DIMENSION, type Gallery } from './gallery/index.ts';
 import { PostgresGallery } from './gallery/postgres/postgres-gallery.ts';
 import { trackInFlight } from './http/in-flight.ts';
 import { createApp } from './http/app.ts';
+import { openNodeState, type NodeState } from './node-state.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { CropperPool } from './documents/cropper-pool.ts';
@@ -27,10 +27,8 @@ import { BiometricService } from './services/biometric.service.ts';
 import { DifferentialMad } from './mad/differential-mad.ts';
 import { MadService } from './mad/mad.service.ts';
 import { loadMorphModels } from './mad/morph-models.ts';
-import { ApiKeyRepository } from './security/api-key.repository.ts';
 import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
-import { ClaimTokenRepository } from './claims/claim-token.repository.ts';
 import { ClaimsService } from './claims/claims.service.ts';
 import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
 
@@ -79,11 +77,14 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   let pool: PipelinePool | undefined;
   let croppers: CropperPool | undefined;
   let photos: PhotoPool | undefined;
+  let state: NodeState;
   try {
     await assertSameRecognitionModel(gallery, manifest.modelId);
     pool = await poolStarting;
     croppers = await croppersStarting;
     photos = await photosStarting;
+    // last: nothing after it can fail, so the catch has no keys or audit log to close
+    state = await openNodeState(config, logger);
   } catch (error) {
     await gallery.close();
     await stopPools();
@@ -96,9 +97,8 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   photoJobs.sweep();
   photoJobs.startSweeping(Math.min(60_000, (config.photo.jobTtlSeconds * 1000) / 4));
   const progress = new ProgressHub(PROGRESS_RETAIN_MS);
-  const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
-  const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
-  const auth = new AuthService(keys, isAuthRequired(config.auth.required, config.host));
+  const { audit } = state;
+  const auth = new AuthService(state.keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
   const metrics = new Metrics(gallery, { pipeline: faces, cropper: documents, photo: photoPool });
   const compliance = new ComplianceService(metrics.meterPhotoChecks(faces), profiles, (verdict) => metrics.recordVerdict(verdict));
@@ -108,8 +108,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const differentialMad = differentialModel && new DifferentialMad(differentialModel, config.pipeline.mad.differentialThreshold, config.pipeline.mad.differentialCapture);
   const mad = new MadService({ ...metered, scoreMorph: (image) => faces.scoreMorph(image) }, differentialMad);
   const service = new BiometricService(gallery, metered, createScoreMapper(manifest.recognition), new PartitionPolicies(config.policy), config.limits, mad);
-  const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
-  const claims = new ClaimsService(claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
+  const claims = new ClaimsService(state.claimTokens, service, metered, compliance, new EnrolmentImageRequirements(config.claims), config.claims, config.matching.defaultThreshold, differentialMad, (event) =>
     metrics.recordClaim(event),
   );
   const app = createApp({
@@ -152,9 +151,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       });
       await requests.idle();
       await gallery.close();
-      keys.close();
-      audit.close();
-      claimTokens.close();
+      await state.close();
       photoJobs.stop();
       await Promise.all([faces.close(), documents.close(), photoPool.close()]);
       lock.release();

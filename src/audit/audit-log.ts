@@ -51,6 +51,23 @@ export interface AuditEvent {
   claim_token_id: string | null;
 }
 
+/**
+ * Where the audit log lives: audit.sqlite in DATA_DIR (synchronous), or PostgreSQL shared by every API
+ * node (DATABASE_URL, promises). Either way an append has been made durable when it returns or resolves.
+ */
+export interface AuditStore {
+  append(event: AuditEvent): void | Promise<void>;
+  /**
+   * The latest `limit` events that `visible` lets through, newest first. Reads back at most `scan` rows,
+   * so a key scoped to a quiet partition cannot make one request walk the whole log.
+   */
+  recent(limit: number, visible: (event: AuditEvent) => boolean, scan?: number): AuditEvent[] | Promise<AuditEvent[]>;
+  decisionCounts(keyId: string | null, operation: string): Record<string, number> | Promise<Record<string, number>>;
+}
+
+/** How many rows `recent` reads back at most, by default. */
+export const AUDIT_RECENT_SCAN = 10_000;
+
 /** Columns added after the first release: an older audit.sqlite gets them (NULL in its old rows) at open. */
 const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ['threshold', 'REAL'],
@@ -63,7 +80,7 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
 export const AUDIT_PAGE_CACHE_KIB = 2048;
 
 /** `<dataDir>/audit.sqlite`, apart from the gallery: exported and retained on its own schedule. */
-export class AuditLog {
+export class AuditLog implements AuditStore {
   private readonly db: Database.Database;
   private readonly insert;
   private readonly range;
@@ -104,11 +121,7 @@ export class AuditLog {
     return this.range.iterate(from, to);
   }
 
-  /**
-   * The latest `limit` events that `visible` lets through, newest first. Reads back at most `scan` rows,
-   * so a key scoped to a quiet partition cannot make one request walk the whole log.
-   */
-  recent(limit: number, visible: (event: AuditEvent) => boolean, scan = 10_000): AuditEvent[] {
+  recent(limit: number, visible: (event: AuditEvent) => boolean, scan = AUDIT_RECENT_SCAN): AuditEvent[] {
     const events: AuditEvent[] = [];
     let read = 0;
     for (const event of this.newest.iterate()) {
@@ -118,7 +131,6 @@ export class AuditLog {
     return events;
   }
 
-  /** How many successful requests of `operation` a key made, by decision (a scan: for occasional account queries). */
   decisionCounts(keyId: string | null, operation: string): Record<string, number> {
     return Object.fromEntries(this.decisions.all(keyId, operation).map((row) => [row.decision, row.count]));
   }

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { ApiError } from '../errors.ts';
 import type { Operation } from '../security/auth.service.ts';
-import type { AuditLog } from './audit-log.ts';
+import type { AuditStore } from './audit-log.ts';
 
 const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'delete', 'check', 'documents', 'claim_enrol', 'claim_verify', 'photo']);
 
@@ -10,7 +10,7 @@ const AUDITED: ReadonlySet<Operation> = new Set(['enrol', 'search', 'verify', 'd
  * authentication (so 401 and 403 are on record) and inside the request timeout (so an enrolment
  * that completes after the client was told 503 is recorded as what it did).
  */
-export function auditTrail(log: AuditLog): Middleware {
+export function auditTrail(log: AuditStore): Middleware {
   return async (ctx, next) => {
     let failure: ApiError | undefined;
     try {
@@ -25,7 +25,8 @@ export function auditTrail(log: AuditLog): Middleware {
         const duplicate = failure?.code === 'duplicate_identity' ? (failure.details as { matched_subject_id: string; score: number; threshold: number }) : undefined;
         // a morph refusal is on record with the MAD score and threshold that refused it
         const morph = failure?.code === 'morphing_attack_detected' ? (failure.details as { s_mad_score?: number; d_mad_score?: number; threshold: number }) : undefined;
-        log.append({
+        // awaited: the row is durable before the response that it records leaves
+        await log.append({
           at: new Date().toISOString(),
           request_id: ctx.state.requestId,
           key_id: scope.keyId,

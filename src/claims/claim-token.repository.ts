@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import type { ClaimSource } from '../gallery/gallery.ts';
+import type { Answer, StoreMode } from '../store-mode.ts';
 
 export type ClaimPurpose = 'enrol' | 'verify';
 
@@ -43,6 +44,26 @@ export interface NewClaimToken extends Omit<ClaimToken, 'triesUsed' | 'outcome' 
   secretSha256: Buffer;
 }
 
+/**
+ * Where claim tokens live: claims.sqlite in DATA_DIR, or PostgreSQL shared by every API node
+ * (DATABASE_URL). Each change is one atomic statement, so the limits hold however many nodes race.
+ */
+export interface ClaimTokenStore<Mode extends StoreMode = StoreMode> {
+  insert(token: NewClaimToken): Answer<Mode, void>;
+  findBySecretHash(secretSha256: Buffer): Answer<Mode, ClaimToken | undefined>;
+  find(tokenId: string): Answer<Mode, ClaimToken | undefined>;
+  /** Every token issued for a user, oldest first: the claims part of the user's record. */
+  forUser(partition: string, userId: string): Answer<Mode, ClaimToken[]>;
+  /** Takes one try; false when none is left, the token was validated or an image already passed on it. */
+  useTry(tokenId: string): Answer<Mode, boolean>;
+  /** Gives a try back when the server, not the image, failed (busy, shutting down). */
+  returnTry(tokenId: string): Answer<Mode, void>;
+  /** Replaces the token's outcome (a later try may pass after one failed); false once validated. */
+  recordOutcome(tokenId: string, outcome: ClaimOutcome, at: number): Answer<Mode, boolean>;
+  /** Marks the token validated; false when it already was or has no outcome: validation happens once. */
+  markValidated(tokenId: string, at: number): Answer<Mode, boolean>;
+}
+
 // One row per token, kept after use: the record of who was enrolled or verified from what, and how it went.
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS claim_tokens (
@@ -72,7 +93,8 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS claim_tokens_by_user ON claim_tokens (partition, user_id);
 `;
 
-interface Row {
+/** A token's columns as both stores read them back (times in milliseconds since the epoch, passed 0/1). */
+export interface ClaimTokenRow {
   token_id: string;
   purpose: ClaimPurpose;
   user_id: string;
@@ -96,7 +118,7 @@ interface Row {
 }
 
 /** The outcome columns, leaving out those that are NULL. */
-function outcomeOf(row: Row, at: number): ClaimOutcome & { at: number } {
+function outcomeOf(row: ClaimTokenRow, at: number): ClaimOutcome & { at: number } {
   const optional = {
     score: row.score,
     threshold: row.threshold,
@@ -109,7 +131,7 @@ function outcomeOf(row: Row, at: number): ClaimOutcome & { at: number } {
   return { at, passed: row.passed === 1, ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== null)) };
 }
 
-function toToken(row: Row): ClaimToken {
+export function toToken(row: ClaimTokenRow): ClaimToken {
   return {
     tokenId: row.token_id,
     purpose: row.purpose,
@@ -130,7 +152,7 @@ function toToken(row: Row): ClaimToken {
  * `<dataDir>/claims.sqlite`: claim tokens and their outcomes. Every write commits with a synchronous
  * WAL before it returns, so an outcome the server acknowledged survives a kill or a power loss.
  */
-export class ClaimTokenRepository {
+export class ClaimTokenRepository implements ClaimTokenStore<'sync'> {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -144,9 +166,9 @@ export class ClaimTokenRepository {
       insert: this.db.prepare(`
         INSERT INTO claim_tokens (token_id, secret_sha256, purpose, user_id, partition, source, key_id, created_at, expires_at, max_tries)
         VALUES (@tokenId, @secretSha256, @purpose, @userId, @partition, @source, @keyId, @createdAt, @expiresAt, @maxTries)`),
-      bySecret: this.db.prepare<[Buffer], Row>(`SELECT ${columns} FROM claim_tokens WHERE secret_sha256 = ?`),
-      byTokenId: this.db.prepare<[string], Row>(`SELECT ${columns} FROM claim_tokens WHERE token_id = ?`),
-      forUser: this.db.prepare<[string, string], Row>(`SELECT ${columns} FROM claim_tokens WHERE partition = ? AND user_id = ? ORDER BY id`),
+      bySecret: this.db.prepare<[Buffer], ClaimTokenRow>(`SELECT ${columns} FROM claim_tokens WHERE secret_sha256 = ?`),
+      byTokenId: this.db.prepare<[string], ClaimTokenRow>(`SELECT ${columns} FROM claim_tokens WHERE token_id = ?`),
+      forUser: this.db.prepare<[string, string], ClaimTokenRow>(`SELECT ${columns} FROM claim_tokens WHERE partition = ? AND user_id = ? ORDER BY id`),
       // A try is taken only while one is left, the token is not validated and nothing has passed on it yet.
       useTry: this.db.prepare<[string], { tries_used: number }>(`
         UPDATE claim_tokens SET tries_used = tries_used + 1
@@ -175,22 +197,18 @@ export class ClaimTokenRepository {
     return row && toToken(row);
   }
 
-  /** Every token issued for a user, oldest first: the claims part of the user's record. */
   forUser(partition: string, userId: string): ClaimToken[] {
     return this.statements.forUser.all(partition, userId).map(toToken);
   }
 
-  /** Takes one try; false when none is left, the token was validated or an image already passed on it. */
   useTry(tokenId: string): boolean {
     return this.statements.useTry.get(tokenId) !== undefined;
   }
 
-  /** Gives a try back when the server, not the image, failed (busy, shutting down). */
   returnTry(tokenId: string): void {
     this.statements.returnTry.run(tokenId);
   }
 
-  /** Replaces the token's outcome (a later try may pass after one failed); false once validated. */
   recordOutcome(tokenId: string, outcome: ClaimOutcome, at: number): boolean {
     const row = {
       tokenId,
@@ -207,7 +225,6 @@ export class ClaimTokenRepository {
     return this.statements.recordOutcome.run(row).changes === 1;
   }
 
-  /** Marks the token validated; false when it already was or has no outcome: validation happens once. */
   markValidated(tokenId: string, at: number): boolean {
     return this.statements.validate.run(at, tokenId).changes === 1;
   }

@@ -7,6 +7,7 @@ import { refuseWhenBusy, requireContentType } from '../http/biometric.controller
 import { multipartParser, multipartParts, readJsonBody, type BodyLimits } from '../http/body.ts';
 import { decodeJsonText, parseFields, parseMetadata } from '../http/metadata.ts';
 import type { ClaimOutcome } from './claim-token.repository.ts';
+import type { StoreMode } from '../store-mode.ts';
 import type { ClaimsService, IssuedToken } from './claims.service.ts';
 
 export const CLAIM_PATHS = {
@@ -71,14 +72,14 @@ function tokenBody(issued: IssuedToken) {
   return { token: issued.token, token_id: issued.tokenId, expires_at: new Date(issued.expiresAt).toISOString(), user_id: issued.userId };
 }
 
-export function claimsRouter(service: ClaimsService, limits: BodyLimits): Router {
+export function claimsRouter(service: ClaimsService<StoreMode>, limits: BodyLimits): Router {
   const router = new Router();
   const json = requireContentType('application/json', 'a JSON object');
   const multipart = [requireContentType('multipart/form-data', 'a "token" field and an "image" file part'), refuseWhenBusy(service), multipartParser(limits)];
 
   router.post(CLAIM_PATHS.enrolToken, json, async (ctx) => {
     const request = await jsonBody(ctx, schemas.enrolToken, limits.maxJsonBytes);
-    const issued = service.issueEnrolToken(request, ctx.state.operation!);
+    const issued = await service.issueEnrolToken(request, ctx.state.operation!);
     ctx.state.operation!.record({ decision: 'token_issued' });
     ctx.body = tokenBody(issued);
   });
@@ -107,7 +108,7 @@ export function claimsRouter(service: ClaimsService, limits: BodyLimits): Router
 
   router.post(CLAIM_PATHS.validate, json, async (ctx) => {
     const request = await jsonBody(ctx, schemas.validate, limits.maxJsonBytes);
-    const outcome = service.validate(request.token, request.user_id, ctx.state.operation!);
+    const outcome = await service.validate(request.token, request.user_id, ctx.state.operation!);
     ctx.state.operation!.record({ decision: outcome.passed ? 'passed' : 'failed', score: outcome.score, threshold: outcome.threshold, quality: outcome.quality });
     ctx.body = validationBody(outcome);
   });

@@ -3,7 +3,8 @@ import type { ComplianceService } from '../compliance/compliance.service.ts';
 import { ApiError } from '../errors.ts';
 import { CLAIM_SOURCES, type ClaimSource } from '../gallery/gallery.ts';
 import type { BiometricService, FaceProcessor } from '../services/biometric.service.ts';
-import type { ClaimOutcome, ClaimPurpose, ClaimToken, ClaimTokenRepository } from './claim-token.repository.ts';
+import { settled, whenAnswered, type Answer, type StoreMode } from '../store-mode.ts';
+import type { ClaimOutcome, ClaimPurpose, ClaimToken, ClaimTokenStore } from './claim-token.repository.ts';
 import type { ClaimsConfig } from './config.ts';
 import type { DifferentialMad } from '../mad/differential-mad.ts';
 import type { EnrolmentImageRequirements } from './image-requirements.ts';
@@ -59,10 +60,12 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest();
  * Enrolment from a trusted photo (an e-passport chip image, a document portrait, an earlier trusted
  * capture) and the verification of a live person against it, each step tied by a one-purpose token to
  * one user, partition and API key. Tokens are 256 random bits, stored only as their SHA-256.
+ * Answers as its token store does (src/store-mode.ts): synchronously over claims.sqlite, with promises
+ * over PostgreSQL, where tokens issued on one API node are used and validated on any other.
  */
-export class ClaimsService {
+export class ClaimsService<Mode extends StoreMode = 'sync'> {
   constructor(
-    private readonly tokens: ClaimTokenRepository,
+    private readonly tokens: ClaimTokenStore<Mode>,
     private readonly biometric: BiometricService,
     private readonly faces: FaceProcessor,
     private readonly compliance: ComplianceService,
@@ -80,7 +83,7 @@ export class ClaimsService {
     this.faces.assertCanAccept();
   }
 
-  issueEnrolToken(request: { user_id: string; partition: string; source: ClaimSource }, caller: ClaimCaller): IssuedToken {
+  issueEnrolToken(request: { user_id: string; partition: string; source: ClaimSource }, caller: ClaimCaller): Answer<Mode, IssuedToken> {
     caller.target(request.partition, request.user_id);
     return this.issue('enrol', request.user_id, request.partition, request.source, caller);
   }
@@ -89,11 +92,11 @@ export class ClaimsService {
   async issueVerifyToken(request: { user_id: string; partition: string }, caller: ClaimCaller): Promise<IssuedToken> {
     caller.target(request.partition, request.user_id);
     await this.biometric.requireSubject(request.partition, request.user_id, TRUSTED_SOURCES);
-    return this.issue('verify', request.user_id, request.partition, null, caller);
+    return await this.issue('verify', request.user_id, request.partition, null, caller);
   }
 
   async enrolImage(secret: string, image: Uint8Array, claimedSource: ClaimSource | undefined, caller: ClaimCaller): Promise<ClaimEnrolment> {
-    const token = this.openForImage(secret, 'enrol', caller);
+    const token = await this.openForImage(secret, 'enrol', caller);
     const source = token.source!;
     if (claimedSource !== undefined && claimedSource !== source) {
       throw new ApiError('source_mismatch', `the image is sent as "${claimedSource}" but the token was issued for "${source}"`, { token_source: source });
@@ -105,7 +108,7 @@ export class ClaimsService {
       const face = await this.faces.process(image, 'enrol');
       const enrolled = await this.biometric.enrolFace(face, { subject_id: token.userId, partition: token.partition }, source);
       // the template is in the gallery; a crash before this line leaves the token open for another try
-      this.tokens.recordOutcome(token.tokenId, { passed: true, source, quality: enrolled.qualityScore, issues: issues.join(','), mad: face.mad?.status === 'enabled' ? 'passed' : face.mad?.status }, this.now());
+      await this.tokens.recordOutcome(token.tokenId, { passed: true, source, quality: enrolled.qualityScore, issues: issues.join(','), mad: face.mad?.status === 'enabled' ? 'passed' : face.mad?.status }, this.now());
       this.observe({ kind: 'enrolled', source });
       return { userId: token.userId, partition: token.partition, source, qualityScore: enrolled.qualityScore, issues, tokenId: token.tokenId };
     });
@@ -117,60 +120,67 @@ export class ClaimsService {
    * pipeline refuses (spoof, no face, poor quality) is an outcome too, a failed one.
    */
   async verifyImage(secret: string, image: Uint8Array, caller: ClaimCaller): Promise<{ tokenId: string; triesLeft: number }> {
-    const token = this.openForImage(secret, 'verify', caller);
+    const token = await this.openForImage(secret, 'verify', caller);
     return this.withTry(token, async () => {
       const outcome = await this.compareLiveCapture(token, image);
-      this.tokens.recordOutcome(token.tokenId, outcome, this.now());
+      await this.tokens.recordOutcome(token.tokenId, outcome, this.now());
       this.observe({ kind: 'verify_outcome', outcome });
       return { tokenId: token.tokenId, triesLeft: token.maxTries - token.triesUsed - 1 };
     });
   }
 
   /** The verification outcome, once: a second call, or one with another user, key or purpose, is refused. */
-  validate(secret: string, userId: string, caller: ClaimCaller): ClaimValidation {
-    const token = this.find(secret, caller);
-    if (token.purpose !== 'verify') throw new ApiError('token_wrong_purpose', `this is an ${token.purpose} token; validate a verify token`);
-    if (token.validatedAt !== null) throw new ApiError('token_used', 'this token was already validated: its outcome is given once');
-    this.assertNotExpired(token);
-    if (token.userId !== userId) throw new ApiError('token_wrong_user', 'the token was issued for another user_id');
-    if (!token.outcome) throw new ApiError('outcome_pending', 'no live capture was posted with this token yet', { tries_left: token.maxTries - token.triesUsed });
-    if (!this.tokens.markValidated(token.tokenId, this.now())) throw new ApiError('token_used', 'this token was already validated: its outcome is given once');
-    this.observe({ kind: 'validated', passed: token.outcome.passed });
-    const { at: _at, ...outcome } = token.outcome;
-    return { ...outcome, tokenId: token.tokenId, userId: token.userId, partition: token.partition };
+  validate(secret: string, userId: string, caller: ClaimCaller): Answer<Mode, ClaimValidation> {
+    return whenAnswered(this.find(secret, caller), (token) => {
+      if (token.purpose !== 'verify') throw new ApiError('token_wrong_purpose', `this is an ${token.purpose} token; validate a verify token`);
+      if (token.validatedAt !== null) throw new ApiError('token_used', 'this token was already validated: its outcome is given once');
+      this.assertNotExpired(token);
+      if (token.userId !== userId) throw new ApiError('token_wrong_user', 'the token was issued for another user_id');
+      const recorded = token.outcome;
+      if (!recorded) throw new ApiError('outcome_pending', 'no live capture was posted with this token yet', { tries_left: token.maxTries - token.triesUsed });
+      return whenAnswered(this.tokens.markValidated(token.tokenId, this.now()), (marked) => {
+        if (!marked) throw new ApiError('token_used', 'this token was already validated: its outcome is given once');
+        this.observe({ kind: 'validated', passed: recorded.passed });
+        const { at: _at, ...outcome } = recorded;
+        return { ...outcome, tokenId: token.tokenId, userId: token.userId, partition: token.partition };
+      });
+    });
   }
 
   /** Every token issued for a user with its outcome: what an operator investigating the user's record reads. */
-  history(partition: string, userId: string): ClaimToken[] {
+  history(partition: string, userId: string): Answer<Mode, ClaimToken[]> {
     return this.tokens.forUser(partition, userId);
   }
 
-  private issue(purpose: ClaimPurpose, userId: string, partition: string, source: ClaimSource | null, caller: ClaimCaller): IssuedToken {
+  private issue(purpose: ClaimPurpose, userId: string, partition: string, source: ClaimSource | null, caller: ClaimCaller): Answer<Mode, IssuedToken> {
     const secret = randomBytes(32);
     const secretSha256 = sha256(secret);
     const createdAt = this.now();
     const tokenId = secretSha256.subarray(0, 8).toString('hex');
     const expiresAt = createdAt + this.config.tokenTtlSeconds * 1000;
-    this.tokens.insert({ tokenId, secretSha256, purpose, userId, partition, source, keyId: caller.keyId, createdAt, expiresAt, maxTries: this.config.maxTries });
-    caller.claimTokenId = tokenId;
-    this.observe({ kind: 'token_issued', purpose });
-    return { token: secret.toString('base64url'), tokenId, userId, expiresAt };
+    return whenAnswered(this.tokens.insert({ tokenId, secretSha256, purpose, userId, partition, source, keyId: caller.keyId, createdAt, expiresAt, maxTries: this.config.maxTries }), () => {
+      caller.claimTokenId = tokenId;
+      this.observe({ kind: 'token_issued', purpose });
+      return { token: secret.toString('base64url'), tokenId, userId, expiresAt };
+    });
   }
 
   /** The token behind a secret, once the caller is known to be the key it was issued to. */
-  private find(secret: string, caller: ClaimCaller): ClaimToken {
+  private find(secret: string, caller: ClaimCaller): Answer<Mode, ClaimToken> {
     // only the canonical spelling: base64url's last character has spare bits, so variants would decode alike
     const bytes = TOKEN_PATTERN.test(secret) ? Buffer.from(secret, 'base64url') : undefined;
-    const token = bytes && bytes.toString('base64url') === secret ? this.tokens.findBySecretHash(sha256(bytes)) : undefined;
-    if (!token) throw new ApiError('token_unknown', 'no such token');
-    caller.claimTokenId = token.tokenId;
-    if (token.keyId !== caller.keyId) throw new ApiError('token_wrong_key', 'the token was issued to another API key');
-    caller.target(token.partition, token.userId);
-    return token;
+    const found = bytes && bytes.toString('base64url') === secret ? this.tokens.findBySecretHash(sha256(bytes)) : settled<Mode, undefined>(undefined);
+    return whenAnswered(found, (token: ClaimToken | undefined) => {
+      if (!token) throw new ApiError('token_unknown', 'no such token');
+      caller.claimTokenId = token.tokenId;
+      if (token.keyId !== caller.keyId) throw new ApiError('token_wrong_key', 'the token was issued to another API key');
+      caller.target(token.partition, token.userId);
+      return token;
+    });
   }
 
-  private openForImage(secret: string, purpose: ClaimPurpose, caller: ClaimCaller): ClaimToken {
-    const token = this.find(secret, caller);
+  private async openForImage(secret: string, purpose: ClaimPurpose, caller: ClaimCaller): Promise<ClaimToken> {
+    const token = await this.find(secret, caller);
     if (token.purpose !== purpose) throw new ApiError('token_wrong_purpose', `this is an ${token.purpose} token; post the image to /api/v1/claim/${token.purpose}/image`);
     if (token.validatedAt !== null || token.outcome?.passed) throw new ApiError('token_used', `this token was already used: ${token.purpose === 'enrol' ? 'the image was enrolled' : 'a capture passed and was recorded'}`);
     this.assertNotExpired(token);
@@ -186,15 +196,15 @@ export class ClaimsService {
    * it back only when the server could not take the image at all (busy, shutting down).
    */
   private async withTry<T>(token: ClaimToken, work: () => Promise<T>): Promise<T> {
-    if (!this.tokens.useTry(token.tokenId)) {
-      const current = this.tokens.find(token.tokenId);
+    if (!(await this.tokens.useTry(token.tokenId))) {
+      const current = await this.tokens.find(token.tokenId);
       if (current?.outcome?.passed || current?.validatedAt) throw new ApiError('token_used', 'this token was already used');
       throw new ApiError('token_tries_exhausted', `the token's ${token.maxTries} image posts are used up: ask for a new token`, { max_tries: token.maxTries });
     }
     try {
       return await work();
     } catch (error) {
-      if (error instanceof ApiError && (error.code === 'service_unavailable' || error.code === 'request_timeout')) this.tokens.returnTry(token.tokenId);
+      if (error instanceof ApiError && (error.code === 'service_unavailable' || error.code === 'request_timeout')) await this.tokens.returnTry(token.tokenId);
       throw error;
     }
   }

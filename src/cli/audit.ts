@@ -2,12 +2,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { AuditLog } from '../audit/audit-log.ts';
+import { PostgresAuditLog } from '../audit/postgres-audit-log.ts';
 import { loadConfig } from '../config/config.ts';
+import { openNodeStatePool } from '../postgres/node-state-pool.ts';
 import { runCli, UsageError } from './run.ts';
 
 const USAGE = `usage: npm run -s audit -- export [--from DATE|TIME] [--to DATE|TIME]
-  dates are UTC; a date alone in --to includes that whole day`;
+  dates are UTC; a date alone in --to includes that whole day
+  reads DATA_DIR/audit.sqlite, or the log every API node shares in PostgreSQL when DATABASE_URL is set`;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -20,13 +24,16 @@ function bound(value: string | undefined, fallback: string, endOfDay: boolean): 
   return time.toISOString();
 }
 
-await runCli(USAGE, (args) => {
+await runCli(USAGE, async (args) => {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { from: { type: 'string' }, to: { type: 'string' } } });
   if (positionals.length !== 1 || positionals[0] !== 'export') throw new UsageError('the only command is "export"');
-  const from = bound(values.from, '0000-01-01T00:00:00.000Z', false);
+  // year 1: PostgreSQL's timestamps have no year 0 (no row of either store is that old)
+  const from = bound(values.from, '0001-01-01T00:00:00.000Z', false);
   const to = bound(values.to, '9999-12-31T23:59:59.999Z', true);
   if (from >= to) throw new UsageError(`--from ${values.from} is not before --to ${values.to}: the range holds no time`);
-  const path = join(loadConfig().dataDir, 'audit.sqlite');
+  const config = loadConfig();
+  if (config.database) return exportFromPostgres(config.database.url, from, to);
+  const path = join(config.dataDir, 'audit.sqlite');
   if (!existsSync(path)) throw new Error(`no audit log at ${path}`);
   const log = new AuditLog(path);
   try {
@@ -35,3 +42,13 @@ await runCli(USAGE, (args) => {
     log.close();
   }
 });
+
+async function exportFromPostgres(url: string, from: string, to: string): Promise<void> {
+  const pool = openNodeStatePool(url, 1, pino({ level: 'warn' }, pino.destination(2)));
+  try {
+    const log = await PostgresAuditLog.open(pool);
+    for await (const event of log.between(from, to)) process.stdout.write(`${JSON.stringify(event)}\n`);
+  } finally {
+    await pool.end();
+  }
+}

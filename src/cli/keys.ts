@@ -1,16 +1,15 @@
 // npm run -s keys -- create --name NAME --scopes enrol,search --partitions default,vip
 // npm run -s keys -- list | revoke <id> | rotate-template-key
 import { renameSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.ts';
 import { assertNoServerRunning } from '../gallery/data-dir-lock.ts';
 import { rotateTemplateKey } from '../gallery/index.ts';
 import { pino } from 'pino';
-import { ApiKeyRepository } from '../security/api-key.repository.ts';
 import { AuthService, isAuthRequired, type Operation } from '../security/auth.service.ts';
 import { TemplateCipher } from '../security/template-cipher.ts';
 import { loadTemplateCipher, templateKeySource, writeKeyFile } from '../security/template-key.ts';
+import { openApiKeyStore } from '../node-state.ts';
 import { runCli, UsageError } from './run.ts';
 
 // stdout carries keys only; log lines (warnings of the rebuild after a rotation) go to stderr.
@@ -21,17 +20,19 @@ const USAGE = `usage:
   npm run -s keys -- list
   npm run -s keys -- revoke <key id>
   npm run -s keys -- rotate-template-key      (refused while a server runs on the data directory)
-  (-s keeps npm's own banner out of the output, so the key is the only line on stdout)`;
+  (-s keeps npm's own banner out of the output, so the key is the only line on stdout)
+  keys live in DATA_DIR/keys.sqlite, or in PostgreSQL for every API node when DATABASE_URL is set`;
 
 const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 
-await runCli(USAGE, (args) => {
+await runCli(USAGE, async (args) => {
   const config = loadConfig();
   const [command, ...rest] = args;
   if (command === 'rotate-template-key') return rotate(config);
-  const repository = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
+  // keys.sqlite in DATA_DIR, or the shared table in PostgreSQL when DATABASE_URL is set
+  const store = await openApiKeyStore(config, stderrLogger);
   try {
-    const auth = new AuthService(repository, isAuthRequired(config.auth.required, config.host));
+    const auth = new AuthService(store.keys, isAuthRequired(config.auth.required, config.host));
     if (command === 'create') {
       const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, scopes: { type: 'string' }, partitions: { type: 'string' } } });
       if (values.name === undefined) throw new UsageError('--name is required');
@@ -39,7 +40,7 @@ await runCli(USAGE, (args) => {
       if (values.partitions === undefined) throw new UsageError("--partitions is required: a list such as default,vip, or '*' for every partition");
       let created;
       try {
-        created = auth.createKey({ name: values.name, operations: list(values.scopes) as Operation[], partitions: list(values.partitions) });
+        created = await auth.createKey({ name: values.name, operations: list(values.scopes) as Operation[], partitions: list(values.partitions) });
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
@@ -48,16 +49,16 @@ await runCli(USAGE, (args) => {
       process.stderr.write('the key follows; it is shown this once and stored only as a hash:\n');
       process.stdout.write(`${created.key}\n`);
     } else if (command === 'list') {
-      for (const key of auth.listKeys()) process.stdout.write(`${JSON.stringify(key)}\n`);
+      for (const key of await auth.listKeys()) process.stdout.write(`${JSON.stringify(key)}\n`);
     } else if (command === 'revoke') {
       if (rest.length !== 1) throw new UsageError('revoke takes one key id');
-      auth.revokeKey(rest[0]);
+      await auth.revokeKey(rest[0]);
       process.stderr.write(`revoked ${rest[0]}\n`);
     } else {
       throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
     }
   } finally {
-    repository.close();
+    await store.close();
   }
 });
 

@@ -1,11 +1,12 @@
 import Koa from 'koa';
 import { auditTrail } from '../audit/audit.middleware.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditStore } from '../audit/audit-log.ts';
 import type { Config } from '../config/config.ts';
 import type { Gallery } from '../gallery/gallery.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { authentication, type RouteAccess } from '../security/auth.middleware.ts';
+import type { StoreMode } from '../store-mode.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { MadService } from '../mad/mad.service.ts';
 import type { BiometricService } from '../services/biometric.service.ts';
@@ -36,13 +37,13 @@ export interface AppDependencies {
   service: BiometricService;
   mad: MadService;
   health: () => Promise<HealthReport>;
-  auth: AuthService;
-  audit: AuditLog;
+  auth: AuthService<StoreMode>;
+  audit: AuditStore;
   metrics: Metrics;
   compliance: { service: ComplianceService; profiles: ComplianceProfiles };
   documents: DocumentCropping;
   photo: { service: PassportPhotoService; progress: ProgressHub };
-  claims: ClaimsService;
+  claims: ClaimsService<StoreMode>;
 }
 
 /** Scope per route path; routes not listed (partitions, stats, metrics) need the admin scope. */

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditStore } from '../audit/audit-log.ts';
 import { ApiError } from '../errors.ts';
 import { visiblePartitions } from '../security/auth.middleware.ts';
 import { ALL_PARTITIONS } from '../security/auth.service.ts';
@@ -17,14 +17,14 @@ const query = z.strictObject({
  * partitions' rows; rows without a partition (photo checks, crops, refusals before one was parsed)
  * only a key for every partition sees. The full log stays with `npm run audit -- export`.
  */
-export function auditRouter(log: AuditLog): Router {
+export function auditRouter(log: AuditStore): Router {
   const router = new Router();
-  router.get(AUDIT_PATH, (ctx) => {
+  router.get(AUDIT_PATH, async (ctx) => {
     const parsed = query.safeParse(ctx.query);
     if (!parsed.success) throw new ApiError('invalid_metadata', parsed.error.issues[0].message, { field: String(parsed.error.issues[0].path[0] ?? 'query') });
     const visible = visiblePartitions(ctx);
     const everything = (ctx.state.operation?.principal?.partitions ?? ALL_PARTITIONS) === ALL_PARTITIONS;
-    ctx.body = { events: log.recent(parsed.data.limit, (event) => (event.partition === null ? everything : visible(event.partition))) };
+    ctx.body = { events: await log.recent(parsed.data.limit, (event) => (event.partition === null ? everything : visible(event.partition))) };
   });
   return router;
 }

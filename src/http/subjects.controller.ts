@@ -68,7 +68,7 @@ function claimRecord(token: ClaimToken) {
  * person's record holds, for operators (admin scope). Templates are listed with their source, time
  * and quality, never their vectors.
  */
-export function subjectsRouter(gallery: Gallery, claimHistory: (partition: string, subjectId: string) => ClaimToken[]): Router {
+export function subjectsRouter(gallery: Gallery, claimHistory: (partition: string, subjectId: string) => ClaimToken[] | Promise<ClaimToken[]>): Router {
   const router = new Router();
 
   router.get(SUBJECT_PATHS.list, async (ctx) => {
@@ -96,7 +96,7 @@ export function subjectsRouter(gallery: Gallery, claimHistory: (partition: strin
     const subjectId = subjectParam(ctx.params.subject_id);
     ctx.state.operation!.target(name, subjectId);
     const detail = (await gallery.hasPartition(name)) ? await gallery.subjectDetail(name, subjectId) : undefined;
-    const claims = claimHistory(name, subjectId);
+    const claims = await claimHistory(name, subjectId);
     if (!detail && claims.length === 0) throw new ApiError('unknown_subject', `subject is not enrolled in partition ${name}`);
     ctx.body = {
       partition: name,

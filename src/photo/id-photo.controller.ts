@@ -1,11 +1,12 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditStore } from '../audit/audit-log.ts';
 import { ISSUE_CODES, SENSITIVITIES, type IssueCode, type Sensitivity } from '../compliance/profiles.ts';
 import { requireContentType } from '../http/biometric.controller.ts';
 import { base64Image, parseJsonRequest } from '../http/json-request.ts';
 import { OperationScope } from '../security/auth.middleware.ts';
+import type { StoreMode } from '../store-mode.ts';
 import type { AuthService } from '../security/auth.service.ts';
 import type { PassportPhotoService } from './passport-photo.service.ts';
 import { BACKGROUND_COLOURS, type PhotoSpec } from './specs/spec-table.ts';
@@ -55,12 +56,12 @@ export const idPhotoRequestSchemas = {
  * The key from the body, checked as the header key is on other routes; puts the caller on record for
  * the audit trail before anything can fail.
  */
-function authenticate(ctx: Context, auth: AuthService, body: { apiKey?: string; apiSecret?: string }): string | null {
+async function authenticate(ctx: Context, auth: AuthService<StoreMode>, body: { apiKey?: string; apiSecret?: string }): Promise<string | null> {
   const scope = new OperationScope('photo', auth);
   ctx.state.operation = scope;
   const presented = body.apiKey !== undefined || body.apiSecret !== undefined ? `${body.apiKey ?? ''}_${body.apiSecret ?? ''}` : undefined;
   scope.presentedKeyId = auth.publicIdOf(presented);
-  scope.principal = auth.authenticate(presented);
+  scope.principal = await auth.authenticate(presented);
   auth.requireOperation(scope.principal, 'photo');
   return scope.principal.keyId;
 }
@@ -91,7 +92,7 @@ function specDetails(spec: PhotoSpec) {
   };
 }
 
-export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, audit: AuditLog, maxJsonBytes: number): Router {
+export function idPhotoRouter(service: PassportPhotoService, auth: AuthService<StoreMode>, audit: AuditStore, maxJsonBytes: number): Router {
   const router = new Router({ prefix: '/v2' });
   const json = requireContentType('application/json', 'a JSON object with apiKey and apiSecret');
   const refuseWhenBusy: Middleware = async (_ctx, next) => {
@@ -106,27 +107,27 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, 
   });
 
   router.post('/queryAccountStatus', json, async (ctx) => {
-    const owner = authenticate(ctx, auth, await parseJsonRequest(ctx, idPhotoRequestSchemas.plain, maxJsonBytes));
-    const used = audit.decisionCounts(owner, 'photo');
+    const owner = await authenticate(ctx, auth, await parseJsonRequest(ctx, idPhotoRequestSchemas.plain, maxJsonBytes));
+    const used = await audit.decisionCounts(owner, 'photo');
     // a self-hosted server has no subscription or quota: the account is always active and unmetered
     ctx.body = { accountStatus: 'SUBSCRIBED', subscription: { subscriptionStatus: 'SUBSCRIPTION_COMPLETE' }, usage: { makeIdPhoto: used.made ?? 0, makeIdPhotoWatermark: used.watermarked ?? 0, getIdPhotoNoWatermark: used.released ?? 0 } };
   });
 
   router.post('/listIdPhotoSpecCode', json, async (ctx) => {
-    authenticate(ctx, auth, await parseJsonRequest(ctx, idPhotoRequestSchemas.plain, maxJsonBytes));
+    await authenticate(ctx, auth, await parseJsonRequest(ctx, idPhotoRequestSchemas.plain, maxJsonBytes));
     const results = service.listSpecs().map((spec) => ({ specCode: spec.code, specCodeName: spec.documentLabel }));
     ctx.body = { results, total: results.length };
   });
 
   router.post('/getIdPhotoSpec', json, async (ctx) => {
     const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.spec, maxJsonBytes);
-    authenticate(ctx, auth, request);
+    await authenticate(ctx, auth, request);
     ctx.body = specDetails(service.spec(request.specCode));
   });
 
   router.post('/makeIdPhoto', json, refuseWhenBusy, async (ctx) => {
     const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.make, maxJsonBytes);
-    const owner = authenticate(ctx, auth, request);
+    const owner = await authenticate(ctx, auth, request);
     const made = await service.makeIdPhoto(base64Image(request.imageBase64, 'imageBase64'), { specCode: request.specCode, issueSensitivityOverride: request.issueSensitivityOverride, sheetSizes: request.photoSheet?.sheetSizes ?? [] }, owner);
     ctx.state.operation!.record({ subjectId: made.photoUuid, decision: 'made' });
     ctx.body = {
@@ -141,7 +142,7 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, 
 
   router.post('/makeIdPhotoWatermark', json, refuseWhenBusy, async (ctx) => {
     const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.watermark, maxJsonBytes);
-    const owner = authenticate(ctx, auth, request);
+    const owner = await authenticate(ctx, auth, request);
     const made = await service.makeIdPhoto(base64Image(request.imageBase64, 'imageBase64'), { specCode: request.specCode, issueSensitivityOverride: request.issueSensitivityOverride, sheetSizes: [], watermarkText: request.watermarkText }, owner);
     ctx.state.operation!.record({ subjectId: made.photoUuid, decision: 'watermarked' });
     ctx.body = { photoUuid: made.photoUuid, idPhotoUrl: url(ctx, made.photoPath), issues: made.issues, waterMark: true, measured: made.measured };
@@ -149,7 +150,7 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService, 
 
   router.post('/getIdPhotoNoWatermark', json, async (ctx) => {
     const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.release, maxJsonBytes);
-    const owner = authenticate(ctx, auth, request);
+    const owner = await authenticate(ctx, auth, request);
     const released = service.release(request.photoUuid, owner);
     ctx.state.operation!.record({ subjectId: request.photoUuid, decision: 'released' });
     ctx.body = { photoUuid: request.photoUuid, idPhotoUrl: url(ctx, released.photoPath), issues: released.issues, waterMark: false };

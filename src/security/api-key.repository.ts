@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { Answer, StoreMode } from '../store-mode.ts';
 
 // Its own file rather than a table of gallery.sqlite: `npm run keys` manages keys without opening
 // the gallery (no template key needed, no lock on the biometric data), and a copy of the gallery
@@ -28,10 +29,19 @@ export interface StoredApiKey {
 
 export type NewApiKey = Pick<StoredApiKey, 'id' | 'name' | 'secretSha256' | 'operations' | 'partitions'>;
 
+/** Where API keys live: keys.sqlite in DATA_DIR, or PostgreSQL shared by every API node (DATABASE_URL). */
+export interface ApiKeyStore<Mode extends StoreMode = StoreMode> {
+  insert(key: NewApiKey): Answer<Mode, void>;
+  find(id: string): Answer<Mode, StoredApiKey | undefined>;
+  /** oldest first */
+  list(): Answer<Mode, StoredApiKey[]>;
+  revoke(id: string): Answer<Mode, boolean>;
+}
+
 const COLUMNS = 'id, name, secret_sha256 AS secretSha256, operations, partitions, created_at AS createdAt, revoked_at AS revokedAt';
 
 /** `<dataDir>/keys.sqlite`: API keys as SHA-256 hashes of their secrets, never the secrets. */
-export class ApiKeyRepository {
+export class ApiKeyRepository implements ApiKeyStore<'sync'> {
   private readonly db: Database.Database;
   private readonly statements;
 
@@ -63,7 +73,6 @@ export class ApiKeyRepository {
     return this.statements.list.all();
   }
 
-  /** False when there is no such key or it was already revoked. */
   revoke(id: string): boolean {
     return this.statements.revoke.run(id).changes === 1;
   }

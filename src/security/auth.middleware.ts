@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import type { StoreMode } from '../store-mode.ts';
 import { ALL_PARTITIONS, type AuthService, type Operation, type Principal } from './auth.service.ts';
 
 /** What a route needs: an operation scope, or nothing at all. */
@@ -42,7 +43,7 @@ export class OperationScope {
 
   constructor(
     readonly operation: Operation,
-    private readonly auth: AuthService,
+    private readonly auth: AuthService<StoreMode>,
   ) {}
 
   get keyId(): string | null {
@@ -76,7 +77,7 @@ function presentedKey(ctx: Context): string | undefined {
  * its rule from `access`, keyed by route path. A route missing from `access` needs the admin scope,
  * so a new endpoint is closed until someone decides otherwise; an unknown path needs only a valid key.
  */
-export function authentication(auth: AuthService, routers: readonly Router[], access: Readonly<Record<string, RouteAccess>>): Middleware {
+export function authentication(auth: AuthService<StoreMode>, routers: readonly Router[], access: Readonly<Record<string, RouteAccess>>): Middleware {
   return async (ctx, next) => {
     const route = routers.flatMap((router) => router.match(ctx.path, ctx.method).pathAndMethod).find((layer) => layer.methods.length > 0);
     const rule: RouteAccess | undefined = route ? (access[String(route.path)] ?? 'admin') : undefined;
@@ -85,7 +86,7 @@ export function authentication(auth: AuthService, routers: readonly Router[], ac
     ctx.state.operation = scope;
     const presented = presentedKey(ctx);
     if (scope) scope.presentedKeyId = auth.publicIdOf(presented);
-    const principal = auth.authenticate(presented);
+    const principal = await auth.authenticate(presented);
     if (scope) {
       scope.principal = principal;
       auth.requireOperation(principal, scope.operation);

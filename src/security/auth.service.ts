@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { PARTITION_NAME_PATTERN } from '../gallery/gallery.ts';
-import type { ApiKeyRepository, StoredApiKey } from './api-key.repository.ts';
+import { settled, whenAnswered, type Answer, type StoreMode } from '../store-mode.ts';
+import type { ApiKeyStore, StoredApiKey } from './api-key.repository.ts';
 
 // `check`: photo compliance, `documents`: the ID-document cropper, `photo`: passport / ID photos; none touches a gallery partition.
 // `claim_enrol` / `claim_verify`: enrolment from trusted photos and verification against them (src/claims/).
@@ -47,35 +48,43 @@ const storedPartitions = storedListSchema(z.string());
 const ANONYMOUS: Principal = { keyId: null, operations: new Set(OPERATIONS), partitions: ALL_PARTITIONS };
 
 /**
- * Keys are 32 random bytes, stored as their SHA-256: a leaked keys.sqlite does not let anyone call
+ * Keys are 32 random bytes, stored as their SHA-256: a leaked key store does not let anyone call
  * the API. A presented key is always checked, also on a server that does not require one, so a
- * misconfigured client fails on the laptop rather than in production.
+ * misconfigured client fails on the laptop rather than in production. Every request reads its key
+ * from the store (no cache), so a key revoked on one API node is refused by all of them at once.
+ *
+ * Answers as its store does: synchronously over keys.sqlite (the default type, what tools and tests
+ * hold), with promises over PostgreSQL; the server holds an `AuthService<StoreMode>` and awaits.
  */
-export class AuthService {
+export class AuthService<Mode extends StoreMode = 'sync'> {
   constructor(
-    private readonly keys: ApiKeyRepository,
+    private readonly keys: ApiKeyStore<Mode>,
     readonly required: boolean,
   ) {}
 
   /** Returns the new key's full secret: shown once, never stored. */
-  createKey(scopes: KeyScopes): { key: string; summary: ApiKeySummary } {
+  createKey(scopes: KeyScopes): Answer<Mode, { key: string; summary: ApiKeySummary }> {
     const parsed = scopesSchema.safeParse(scopes);
     if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => issue.message).join('; '));
     const { name, operations, partitions } = parsed.data;
     const id = `fsk_${randomBytes(6).toString('hex')}`;
     const secret = randomBytes(32);
     const stored = { id, name, secretSha256: sha256(secret), operations: JSON.stringify([...new Set(operations)]), partitions: JSON.stringify(partitions.includes(ALL_PARTITIONS) ? [ALL_PARTITIONS] : [...new Set(partitions)]) };
-    this.keys.insert(stored);
-    return { key: `${id}_${secret.toString('base64url')}`, summary: summarise(this.keys.find(id)!) };
+    return whenAnswered(this.keys.insert(stored), () => whenAnswered(this.keys.find(id), (found) => ({ key: `${id}_${secret.toString('base64url')}`, summary: summarise(found!) })));
   }
 
-  listKeys(): ApiKeySummary[] {
-    return this.keys.list().map(summarise);
+  listKeys(): Answer<Mode, ApiKeySummary[]> {
+    return whenAnswered(this.keys.list(), (keys) => keys.map(summarise));
   }
 
-  revokeKey(id: string): void {
-    if (this.keys.revoke(id)) return;
-    throw new Error(this.keys.find(id) ? `key ${id} is already revoked` : `no key ${id}`);
+  revokeKey(id: string): Answer<Mode, void> {
+    return whenAnswered(this.keys.revoke(id), (revoked) =>
+      revoked
+        ? undefined
+        : whenAnswered(this.keys.find(id), (found) => {
+            throw new Error(found ? `key ${id} is already revoked` : `no key ${id}`);
+          }),
+    );
   }
 
   /** The public id part of a key-shaped string (what `list` shows), whether or not such a key exists. */
@@ -84,22 +93,23 @@ export class AuthService {
   }
 
   /** The caller behind a presented key (Bearer or X-API-Key value), or anonymous where keys are optional. */
-  authenticate(presented: string | undefined): Principal {
+  authenticate(presented: string | undefined): Answer<Mode, Principal> {
     if (presented === undefined || presented === '') {
       if (this.required) throw new ApiError('unauthorized', 'an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>');
-      return ANONYMOUS;
+      return settled<Mode, Principal>(ANONYMOUS);
     }
     // Only the canonical spelling: base64url's last character has spare bits, so variants would decode alike.
     const match = KEY_PATTERN.exec(presented);
-    if (match && Buffer.from(match[2], 'base64url').toString('base64url') !== match[2]) throw new ApiError('unauthorized', 'the API key is not valid');
-    const stored = match ? this.keys.find(match[1]) : undefined;
-    // Compared in constant time so response timing says nothing about how much of a secret was right.
-    if (!match || !stored || !timingSafeEqual(stored.secretSha256, sha256(Buffer.from(match[2], 'base64url')))) {
-      throw new ApiError('unauthorized', 'the API key is not valid');
-    }
-    if (stored.revokedAt !== null) throw new ApiError('unauthorized', `API key ${stored.id} was revoked`);
-    const { operations, partitions } = summarise(stored);
-    return { keyId: stored.id, operations: new Set(operations), partitions: partitions.includes(ALL_PARTITIONS) ? ALL_PARTITIONS : new Set(partitions) };
+    if (!match || Buffer.from(match[2], 'base64url').toString('base64url') !== match[2]) throw new ApiError('unauthorized', 'the API key is not valid');
+    return whenAnswered(this.keys.find(match[1]), (stored) => {
+      // Compared in constant time so response timing says nothing about how much of a secret was right.
+      if (!stored || !timingSafeEqual(stored.secretSha256, sha256(Buffer.from(match[2], 'base64url')))) {
+        throw new ApiError('unauthorized', 'the API key is not valid');
+      }
+      if (stored.revokedAt !== null) throw new ApiError('unauthorized', `API key ${stored.id} was revoked`);
+      const { operations, partitions } = summarise(stored);
+      return { keyId: stored.id, operations: new Set(operations), partitions: partitions.includes(ALL_PARTITIONS) ? ALL_PARTITIONS : new Set(partitions) };
+    });
   }
 
   requireOperation(principal: Principal, operation: Operation): void {

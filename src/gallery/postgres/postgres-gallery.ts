@@ -60,7 +60,7 @@ export interface PostgresGalleryOptions {
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3])/;
 const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 
-function unavailableAsApiError(error: unknown): unknown {
+export function unavailableAsApiError(error: unknown): unknown {
   const code = String((error as { code?: unknown }).code ?? '');
   const lost = UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET.has(code) || /Connection terminated/.test(String((error as Error)?.message));
   return lost ? new ApiError('service_unavailable', 'the gallery database is unavailable; retry later') : error;

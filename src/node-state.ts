@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { AuditLog, type AuditStore } from './audit/audit-log.ts';
+import { ClaimTokenRepository, type ClaimTokenStore } from './claims/claim-token.repository.ts';
+import { PostgresClaimTokenRepository } from './claims/postgres-claim-token.repository.ts';
+import { PostgresAuditLog } from './audit/postgres-audit-log.ts';
+import type { Config } from './config/config.ts';
+import type { Logger } from './logger.ts';
+import { openNodeStatePool } from './postgres/node-state-pool.ts';
+import { ApiKeyRepository, type ApiKeyStore } from './security/api-key.repository.ts';
+import { PostgresApiKeyRepository } from './security/postgres-api-key.repository.ts';
+
+/**
+ * API keys, the audit log and claim tokens: files in DATA_DIR for the embedded store, tables in
+ * PostgreSQL beside the gallery when DATABASE_URL is set, so that every API node accepts the same keys,
+ * writes one log and honours tokens issued by any of them. The one place that chooses.
+ */
+export interface NodeState {
+  keys: ApiKeyStore;
+  audit: AuditStore;
+  claimTokens: ClaimTokenStore;
+  close(): Promise<void>;
+}
+
+export async function openNodeState(config: Pick<Config, 'dataDir' | 'database'>, logger: Pick<Logger, 'warn'>): Promise<NodeState> {
+  if (!config.database) {
+    const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
+    const audit = new AuditLog(join(config.dataDir, 'audit.sqlite'));
+    const claimTokens = new ClaimTokenRepository(join(config.dataDir, 'claims.sqlite'));
+    return {
+      keys,
+      audit,
+      claimTokens,
+      close: async () => {
+        keys.close();
+        audit.close();
+        claimTokens.close();
+      },
+    };
+  }
+  const pool = openNodeStatePool(config.database.url, config.database.poolSize, logger);
+  try {
+    const [keys, audit, claimTokens] = await Promise.all([PostgresApiKeyRepository.open(pool), PostgresAuditLog.open(pool), PostgresClaimTokenRepository.open(pool)]);
+    return { keys, audit, claimTokens, close: () => pool.end() };
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+}
+
+/** The key store alone, for `npm run keys` (which must not create an audit log where there was none). */
+export async function openApiKeyStore(config: Pick<Config, 'dataDir' | 'database'>, logger: Pick<Logger, 'warn'>): Promise<{ keys: ApiKeyStore; close(): Promise<void> }> {
+  if (!config.database) {
+    const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
+    return { keys, close: async () => keys.close() };
+  }
+  const pool = openNodeStatePool(config.database.url, 1, logger);
+  try {
+    return { keys: await PostgresApiKeyRepository.open(pool), close: () => pool.end() };
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+}
