@@ -125,7 +125,7 @@ export class BiometricService {
     if (!referenceImage) return this.enrolFace(face, metadata, 'enrol');
     if (!this.mad) throw new ApiError('bad_request', 'reference_image needs morphing-attack detection, which this server does not run');
     const differentialMad = await this.mad.assertNotMorphOf(face, referenceImage);
-    return { ...this.enrolFace(face, metadata, 'enrol'), differentialMad };
+    return { ...(await this.enrolFace(face, metadata, 'enrol')), differentialMad };
   }
 
   /**
