@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { availableParallelism, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
+import { postMultipart, readXml } from '../test/helpers/test-server.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 export const FIXTURES_DIR = resolve(PROJECT_ROOT, '..', 'shared', 'fixtures');
@@ -87,4 +88,27 @@ export async function vgaJpeg(): Promise<FixtureImage> {
   const source = fixtureImages('faces/George_W_Bush')[0];
   const bytes = await sharp(source.bytes).resize(640, 480, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer();
   return { name: `${source.name} → 640×480`, bytes: new Uint8Array(bytes) };
+}
+
+/** One multipart body (`image` + `metadata`), encoded once so every client of a load run replays it. */
+export async function multipartBody(image: Uint8Array, metadata: unknown): Promise<{ body: Buffer; contentType: string }> {
+  const form = new FormData();
+  form.append('image', new Blob([new Uint8Array(image)], { type: 'image/jpeg' }), 'probe.jpg');
+  form.append('metadata', JSON.stringify(metadata));
+  const request = new Request('http://localhost/', { method: 'POST', body: form });
+  return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
+}
+
+/** The load benchmarks' gallery: one template per fixture identity, and `probe` as `probeSubject`; how many were enrolled. */
+export async function enrolFixtureGallery(url: string, probe: Uint8Array, probeSubject: string): Promise<{ enrolled: number; tried: number }> {
+  const enrolments = [
+    ...[...new Map(fixtureImages('faces').map((image) => [identityOf(image.name), image])).values()].map((image) => ({ subject: identityOf(image.name), bytes: image.bytes })),
+    { subject: probeSubject, bytes: probe },
+  ];
+  let enrolled = 0;
+  for (const { subject, bytes } of enrolments) {
+    const reply = await readXml(await postMultipart(url, '/api/v1/enrol', { image: Buffer.from(bytes), metadata: { subject_id: subject } }));
+    if (reply.status === 200) enrolled++;
+  }
+  return { enrolled, tried: enrolments.length };
 }

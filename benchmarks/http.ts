@@ -11,8 +11,7 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../src/config/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { startServer } from '../src/server.ts';
-import { postMultipart, readXml } from '../test/helpers/test-server.ts';
-import { fixtureImages, identityOf, round, vgaJpeg, writeResults } from './fixtures.ts';
+import { enrolFixtureGallery, multipartBody, round, vgaJpeg, writeResults } from './fixtures.ts';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, levels: { type: 'string', default: '1,4,16,64' } } });
 /** a full queue (32 jobs) at ~20 ms of CPU each, with room to spare */
@@ -27,28 +26,12 @@ const server = await startServer(config, createLogger('silent'));
 try {
   // A gallery of one template per fixture identity plus the probe's own subject.
   const vga = await vgaJpeg();
-  const enrolments = [
-    ...[...new Map(fixtureImages('faces').map((image) => [identityOf(image.name), image])).values()].map((image) => ({ subject: identityOf(image.name), bytes: image.bytes })),
-    { subject: VGA_SUBJECT, bytes: vga.bytes },
-  ];
-  let enrolled = 0;
-  for (const { subject, bytes } of enrolments) {
-    const reply = await readXml(await postMultipart(server.url, '/api/v1/enrol', { image: Buffer.from(bytes), metadata: { subject_id: subject } }));
-    if (reply.status === 200) enrolled++;
-  }
-  console.log(`enrolled ${enrolled} of ${enrolments.length} subjects`);
+  const { enrolled, tried } = await enrolFixtureGallery(server.url, vga.bytes, VGA_SUBJECT);
+  console.log(`enrolled ${enrolled} of ${tried} subjects`);
 
-  /** One multipart body, encoded once and replayed by every client. */
-  const multipart = async (metadata: unknown) => {
-    const form = new FormData();
-    form.append('image', new Blob([new Uint8Array(vga.bytes)], { type: 'image/jpeg' }), 'probe.jpg');
-    form.append('metadata', JSON.stringify(metadata));
-    const request = new Request('http://localhost/', { method: 'POST', body: form });
-    return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
-  };
   const endpoints = {
-    verify: await multipart({ subject_id: VGA_SUBJECT }),
-    search: await multipart({ top_k: 5 }),
+    verify: await multipartBody(vga.bytes, { subject_id: VGA_SUBJECT }),
+    search: await multipartBody(vga.bytes, { top_k: 5 }),
   };
 
   const seconds = Number(args.seconds);

@@ -159,14 +159,19 @@ export async function mateDataSet(size: number, queryCount: number, gallery: 'ra
     templates: size + planted.length,
     synthetic_queries: queryCount,
     fixture_queries: probes.length - queryCount,
-    gallery: shaped
-      ? { kind: 'shaped', basis_templates: basis.length, noise_weight: round(shaped.noiseWeight), impostor_cosine_sd: round(shaped.cosineSd), target_sd: calibration.impostorSd }
-      : { kind: 'random unit vectors (impostor cosine sd 1/√512 = 0.044; the worst case for a coarse quantiser: no structure)' },
+    gallery: describeGallery(shaped, basis.length, calibration.impostorSd),
     one_template_per_subject: true,
     genuine_cosines_from: calibration.source,
     generate_s: round(generateS, 1),
   };
   return { vectors, planted, probes, description };
+}
+
+/** What kind of synthetic gallery a run used, for its results file. */
+export function describeGallery(shaped: ReturnType<typeof shapedGenerator> | undefined, basisTemplates: number, targetSd: number): Record<string, unknown> {
+  return shaped
+    ? { kind: 'shaped', basis_templates: basisTemplates, noise_weight: round(shaped.noiseWeight), impostor_cosine_sd: round(shaped.cosineSd), target_sd: targetSd }
+    : { kind: 'random unit vectors (impostor cosine sd 1/√512 = 0.044; the worst case for a coarse quantiser: no structure)' };
 }
 
 /** How many probes of each kind found their mate first, given each probe's rank-1 subject. */

@@ -11,8 +11,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { scratchDataDir, startChildServer, type ChildServer } from '../test/helpers/child-server.ts';
 import { startPrimary } from '../test/helpers/postgres-cluster.ts';
-import { postMultipart, readXml } from '../test/helpers/test-server.ts';
-import { fixtureImages, identityOf, round, vgaJpeg, writeResults } from './fixtures.ts';
+import { enrolFixtureGallery, multipartBody, round, vgaJpeg, writeResults } from './fixtures.ts';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, clients: { type: 'string', default: '16' }, workers: { type: 'string', default: '2' } } });
 const seconds = Number(args.seconds);
@@ -23,27 +22,7 @@ const VGA_SUBJECT = 'vga_subject';
 const QUEUE_DRAIN_MS = 2000;
 
 const vga = await vgaJpeg();
-const multipart = async (metadata: unknown) => {
-  const form = new FormData();
-  form.append('image', new Blob([new Uint8Array(vga.bytes)], { type: 'image/jpeg' }), 'probe.jpg');
-  form.append('metadata', JSON.stringify(metadata));
-  const request = new Request('http://localhost/', { method: 'POST', body: form });
-  return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
-};
-const endpoints = { verify: await multipart({ subject_id: VGA_SUBJECT }), search: await multipart({ top_k: 5 }) };
-
-async function enrolGallery(url: string): Promise<number> {
-  const enrolments = [
-    ...[...new Map(fixtureImages('faces').map((image) => [identityOf(image.name), image])).values()].map((image) => ({ subject: identityOf(image.name), bytes: image.bytes })),
-    { subject: VGA_SUBJECT, bytes: vga.bytes },
-  ];
-  let enrolled = 0;
-  for (const { subject, bytes } of enrolments) {
-    const reply = await readXml(await postMultipart(url, '/api/v1/enrol', { image: Buffer.from(bytes), metadata: { subject_id: subject } }));
-    if (reply.status === 200) enrolled++;
-  }
-  return enrolled;
-}
+const endpoints = { verify: await multipartBody(vga.bytes, { subject_id: VGA_SUBJECT }), search: await multipartBody(vga.bytes, { top_k: 5 }) };
 
 /** `clients` connections split over the nodes, all at once; figures summed (counts) or of every reply (latency). */
 async function loadNodes(nodes: readonly ChildServer[], endpoint: keyof typeof endpoints) {
@@ -97,12 +76,12 @@ try {
   const rows = [];
 
   const embedded = await node(workers);
-  const embeddedSubjects = await enrolGallery(embedded.url);
+  const embeddedSubjects = (await enrolFixtureGallery(embedded.url, vga.bytes, VGA_SUBJECT)).enrolled;
   rows.push(...(await measure(`embedded, 1 node × ${workers} workers`, [embedded])));
   await embedded.stop();
 
   const single = await node(workers, database);
-  const subjects = await enrolGallery(single.url);
+  const subjects = (await enrolFixtureGallery(single.url, vga.bytes, VGA_SUBJECT)).enrolled;
   rows.push(...(await measure(`PostgreSQL, 1 node × ${workers} workers`, [single])));
   await single.stop();
 

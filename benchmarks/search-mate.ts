@@ -25,7 +25,7 @@ import { searchConfigSchema } from '../src/gallery/search/search-config.ts';
 import { utilityRouter } from '../src/http/utility.controller.ts';
 import { TemplateCipher } from '../src/security/template-cipher.ts';
 import { latency, round, writeResults } from './fixtures.ts';
-import { DIMENSION, fixtureTemplates, gaussian, genuineCosineSampler, mateHits, mateProbe, normalise, shapedGenerator, type MateProbe } from './mate-probes.ts';
+import { DIMENSION, describeGallery, fixtureTemplates, gaussian, genuineCosineSampler, mateHits, mateProbe, normalise, shapedGenerator, type MateProbe } from './mate-probes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -225,9 +225,7 @@ writeResults(args.name, {
     lists_per_shard: Math.max(2, Math.round(Math.sqrt(templateCount / workers))),
     synthetic_queries: counts.synthetic,
     fixture_queries: counts.fixture,
-    gallery: shaped
-      ? { kind: 'shaped', basis_templates: basis.length, noise_weight: round(shaped.noiseWeight), impostor_cosine_sd: round(shaped.cosineSd), target_sd: calibration.impostorSd }
-      : { kind: 'random unit vectors (impostor cosine sd 1/√512 = 0.044; the worst case for a coarse quantiser: no structure)' },
+    gallery: describeGallery(shaped, basis.length, calibration.impostorSd),
     one_template_per_subject: true,
     genuine_cosines_from: calibration.source,
     generate_s: round(generateS, 1),

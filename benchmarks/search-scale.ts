@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import faiss, { type Index } from 'faiss-node';
 import { latency, round, writeResults } from './fixtures.ts';
+import { gaussian, normalise } from './mate-probes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,24 +28,6 @@ const sizes = args.sizes.split(',').map(Number);
 const hnswSizes = new Set(args['hnsw-sizes'].split(',').map(Number));
 const efValues = args.ef.split(',').map(Number);
 const queryCount = Number(args.queries);
-
-/** xorshift32 + Box–Muller: reproducible Gaussian draws without a dependency. */
-function gaussian(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  const uniform = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return ((state >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
-
-function normalise(vector: Float32Array): Float32Array {
-  const norm = Math.hypot(...vector);
-  for (let i = 0; i < vector.length; i++) vector[i] /= norm;
-  return vector;
-}
 
 /** `count` random unit vectors, the way L2-normalised embeddings of unrelated people spread out. */
 function randomUnitVectors(count: number, seed: number): Float32Array {

@@ -153,7 +153,7 @@ const FAISS_BYTES_PER_TEMPLATE = 512 * 4;
 const SQLITE_PAGE_CACHE_BYTES = 16000 * 1024;
 
 /**
- * What the gallery's data can legitimately hold in memory: every template's FAISS vector, and the
+ * What the gallery's data can legitimately hold in memory: every template's vector in the search workers, and the
  * gallery's SQLite file up to its page cache's size. RSS minus this is what the server holds beyond its data.
  */
 function galleryDataBytes(dataDir: string, subjects: number): number {
