@@ -79,7 +79,7 @@ const silent = pino({ level: 'silent' });
 const scratch = mkdtempSync(join(tmpdir(), 'faceserver-bench-state-'));
 const primary = await startPrimary();
 try {
-  const embedded = await openNodeState({ dataDir: scratch, database: undefined }, silent);
+  const embedded = await openNodeState({ dataDir: scratch, database: undefined, photo: { jobTtlSeconds: 3600 } }, silent);
   const sqlite = await measure(embedded).finally(() => embedded.close());
   console.log('embedded (SQLite)', sqlite);
 
@@ -88,7 +88,7 @@ try {
   await admin.query('CREATE DATABASE bench');
   const settings = Object.fromEntries((await admin.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'commit_delay')")).rows.map((row) => [row.name, row.setting]));
   await admin.end();
-  const shared = await openNodeState({ dataDir: scratch, database: { url: primary.url('bench'), approximateAbove: 10_000, efSearch: 100, poolSize: CONCURRENCY } }, silent);
+  const shared = await openNodeState({ dataDir: scratch, database: { url: primary.url('bench'), approximateAbove: 10_000, efSearch: 100, poolSize: CONCURRENCY }, photo: { jobTtlSeconds: 3600 } }, silent);
   const postgres = await measure(shared).finally(() => shared.close());
   console.log('PostgreSQL (loopback)', postgres);
 
