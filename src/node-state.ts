@@ -8,6 +8,8 @@ import type { Logger } from './logger.ts';
 import type { PhotoJobMeta } from './photo/passport-photo.service.ts';
 import { FilePhotoJobStore, type PhotoJobStore } from './photo/photo-job-store.ts';
 import { PostgresPhotoJobStore } from './photo/postgres-photo-job-store.ts';
+import { PostgresProgressRelay } from './photo/postgres-progress-relay.ts';
+import { PROGRESS_RETAIN_MS, ProgressHub } from './photo/progress.ts';
 import { openNodeStatePool } from './postgres/node-state-pool.ts';
 import { ApiKeyRepository, type ApiKeyStore } from './security/api-key.repository.ts';
 import { PostgresApiKeyRepository } from './security/postgres-api-key.repository.ts';
@@ -16,13 +18,15 @@ import { PostgresApiKeyRepository } from './security/postgres-api-key.repository
  * API keys, the audit log, claim tokens and passport-photo jobs: files in DATA_DIR for the embedded
  * store, tables in PostgreSQL beside the gallery when DATABASE_URL is set, so that every API node accepts
  * the same keys, writes one log, honours tokens issued by any of them and serves photo jobs analysed on
- * any of them. The one place that chooses. Photo jobs are swept of expired ones from the start until `close`.
+ * any of them (and relay analyze progress to an SSE stream opened on any of them). The one place that
+ * chooses. Photo jobs are swept of expired ones from the start until `close`.
  */
 export interface NodeState {
   keys: ApiKeyStore;
   audit: AuditStore;
   claimTokens: ClaimTokenStore;
   photoJobs: PhotoJobStore<PhotoJobMeta>;
+  progress: ProgressHub;
   close(): Promise<void>;
 }
 
@@ -42,6 +46,7 @@ export async function openNodeState(config: Pick<Config, 'dataDir' | 'database'>
       audit,
       claimTokens,
       photoJobs,
+      progress: new ProgressHub(PROGRESS_RETAIN_MS),
       close: async () => {
         photoJobs.stop();
         keys.close();
@@ -59,14 +64,19 @@ export async function openNodeState(config: Pick<Config, 'dataDir' | 'database'>
       PostgresPhotoJobStore.open<PhotoJobMeta>(pool, jobTtlMs, logger),
     ]);
     await photoJobs.sweep();
+    // last: nothing after it can fail, so the catch has no listening connection to close
+    const progress = new ProgressHub(PROGRESS_RETAIN_MS);
+    const relay = await PostgresProgressRelay.start(config.database.url, pool, progress, logger);
     photoJobs.startSweeping(sweepEveryMs);
     return {
       keys,
       audit,
       claimTokens,
       photoJobs,
+      progress,
       close: async () => {
         photoJobs.stop();
+        await relay.close();
         await pool.end();
       },
     };

@@ -12,7 +12,6 @@ import { Metrics } from './metrics/metrics.ts';
 import { CropperPool } from './documents/cropper-pool.ts';
 import { PassportPhotoService } from './photo/passport-photo.service.ts';
 import { PhotoPool } from './photo/photo-pool.ts';
-import { ProgressHub } from './photo/progress.ts';
 import { loadSpecTable } from './photo/specs/spec-table.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
 import { ComplianceService } from './compliance/compliance.service.ts';
@@ -29,9 +28,6 @@ import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
 import { ClaimsService } from './claims/claims.service.ts';
 import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
-
-/** how long a finished analyze job's progress events stay available to a late SSE subscriber */
-const PROGRESS_RETAIN_MS = 60_000;
 
 export interface RunningServer {
   url: string;
@@ -91,7 +87,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const faces = pool;
   const documents = croppers;
   const photoPool = photos;
-  const progress = new ProgressHub(PROGRESS_RETAIN_MS);
+  const { progress } = state;
   const { audit } = state;
   const auth = new AuthService(state.keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');

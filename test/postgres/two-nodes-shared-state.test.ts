@@ -2,7 +2,8 @@
 // made by `npm run keys` against DATABASE_URL works on both, and once revoked is refused by both; the
 // audit log is one log, so each node's GET /api/v1/audit (and `npm run audit -- export`) shows what was done on the other;
 // a claim token issued on one node is used and validated on the other, its tries and its validation counted once;
-// a passport-photo job analysed on one node is generated and downloaded on the other, and stored on neither.
+// a passport-photo job analysed on one node is generated and downloaded on the other, and stored on neither,
+// its progress streamed by the other.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -160,13 +161,28 @@ describe.skipIf(!postgresInstalled())('API keys, the audit log, claim tokens and
     expect(await json(b, '/api/v1/claim/verify/validate', { token: raced.body.token, user_id: 'alice' })).toMatchObject({ status: 200, body: { passed: false, failure_reason: 'no_face_detected' } });
   }, 180_000);
 
-  it('generates and downloads on one node a passport-photo job analysed on the other, for its key only', async () => {
+  it('streams the progress of, generates and downloads on one node a passport-photo job analysed on the other, for its key only', async () => {
     const [key, otherKey] = await Promise.all(['passport app', 'other app'].map(async (name) => (await cli('keys.ts', 'create', '--name', name, '--scopes', 'photo', '--partitions', '*')).stdout.trim()));
+    // the progress stream is opened on B, the upload goes to A (as a load balancer may send them)
+    const progress = fetch(`${b.url}/api/v1/jobs/two-nodes-1/progress`, { headers: { Authorization: `Bearer ${key}` } }).then(async (response) =>
+      (await response.text())
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice(6)) as { percent: number; stage: string }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(fixture('faces/london_010/1.jpg'))], { type: 'image/jpeg' }), 'head shot.jpg');
+    form.append('clientJobId', 'two-nodes-1');
     const analysed = await fetch(`${a.url}/api/v1/tools/passport-photo/analyze`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${key}` } });
     const analysis = (await analysed.json()) as Record<string, any>;
     expect(analysed.status, JSON.stringify(analysis)).toBe(200);
+    expect((await progress).map((event) => [event.percent, event.stage])).toEqual([
+      [0, 'started'],
+      [30, 'landmarks'],
+      [95, 'background'],
+      [100, 'done'],
+    ]);
 
     // the photo's own background kept (no bgColor): the job's upload, mask and analysis come from PostgreSQL
     const generate = (node: ChildServer, as: string) =>
