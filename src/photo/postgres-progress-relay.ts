@@ -97,7 +97,14 @@ export class PostgresProgressRelay {
   }
 
   private deliver(payload: string): void {
-    const relayed = JSON.parse(payload) as Relayed;
+    let relayed: Relayed;
+    try {
+      relayed = JSON.parse(payload) as Relayed;
+    } catch {
+      // not from a node (anyone connected may NOTIFY): ignored, never an exception in the listener
+      this.logger.warn({ channel: CHANNEL }, 'ignored a photo progress notification that is not JSON');
+      return;
+    }
     if (relayed.origin === this.origin) return;
     this.hub.receive(relayed.owner, relayed.clientJobId, relayed.event);
   }

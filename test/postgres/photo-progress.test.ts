@@ -57,6 +57,8 @@ describe.skipIf(!postgresInstalled())('photo progress relayed between nodes over
       { percent: 95, stage: 'background' },
       { percent: 100, stage: 'done' },
     ];
+    // a notification no node sent is ignored, and the listeners go on
+    await pools[0].query("SELECT pg_notify('faceserver_photo_progress', 'not json')");
     for (const step of steps) a.report(KEY, 'job-1', step);
     expect(await onB.done).toEqual(steps);
     // A's own listener had each step once (its own notifications are not delivered twice)
