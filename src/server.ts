@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from './config/config.ts';
 import { openGallery, TEMPLATE_DIMENSION, type Gallery } from './gallery/index.ts';
 import { PostgresGallery } from './gallery/postgres/postgres-gallery.ts';
@@ -11,10 +10,8 @@ import { openNodeState, type NodeState } from './node-state.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics/metrics.ts';
 import { CropperPool } from './documents/cropper-pool.ts';
-import { PassportPhotoService, type PhotoJobMeta } from './photo/passport-photo.service.ts';
-import { PhotoJobStore } from './photo/photo-job-store.ts';
+import { PassportPhotoService } from './photo/passport-photo.service.ts';
 import { PhotoPool } from './photo/photo-pool.ts';
-import { ProgressHub } from './photo/progress.ts';
 import { loadSpecTable } from './photo/specs/spec-table.ts';
 import { PipelinePool } from './pipeline/pipeline-pool.ts';
 import { ComplianceService } from './compliance/compliance.service.ts';
@@ -31,9 +28,6 @@ import { AuthService, isAuthRequired } from './security/auth.service.ts';
 import { loadTemplateCipher } from './security/template-key.ts';
 import { ClaimsService } from './claims/claims.service.ts';
 import { EnrolmentImageRequirements } from './claims/image-requirements.ts';
-
-/** how long a finished analyze job's progress events stay available to a late SSE subscriber */
-const PROGRESS_RETAIN_MS = 60_000;
 
 export interface RunningServer {
   url: string;
@@ -93,10 +87,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const faces = pool;
   const documents = croppers;
   const photoPool = photos;
-  const photoJobs = new PhotoJobStore<PhotoJobMeta>(join(config.dataDir, 'photo-jobs'), config.photo.jobTtlSeconds * 1000);
-  photoJobs.sweep();
-  photoJobs.startSweeping(Math.min(60_000, (config.photo.jobTtlSeconds * 1000) / 4));
-  const progress = new ProgressHub(PROGRESS_RETAIN_MS);
+  const { progress } = state;
   const { audit } = state;
   const auth = new AuthService(state.keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
@@ -122,7 +113,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
     metrics,
     compliance: { service: compliance, profiles },
     documents,
-    photo: { service: new PassportPhotoService(photoPool, photoJobs, photoSpecs, profiles, progress), progress },
+    photo: { service: new PassportPhotoService(photoPool, state.photoJobs, photoSpecs, profiles, progress), progress },
     claims,
     health: async () => ({
       components: { faiss_index: await gallery.isHealthy(), template_key: await gallery.templateKeyCurrent(), ...faces.health() },
@@ -152,7 +143,6 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
       await requests.idle();
       await gallery.close();
       await state.close();
-      photoJobs.stop();
       await Promise.all([faces.close(), documents.close(), photoPool.close()]);
       lock.release();
     })());

@@ -10,7 +10,7 @@ export const photoConfigSchema = z
     workers: z.number().int().min(1).max(16).default(1),
     /** jobs allowed to wait for the photo worker; one more is refused with 503 at once */
     maxQueue: z.number().int().min(0).default(8),
-    /** seconds a job's files (upload, mask, photos, sheets) are kept in <dataDir>/photo-jobs before deletion */
+    /** seconds a job's files (upload, mask, photos, sheets) are kept (in <dataDir>/photo-jobs, or PostgreSQL with DATABASE_URL) before deletion */
     jobTtlSeconds: z.number().int().min(1).default(3600),
     /** largest JSON body of /v2/ (base64 image): a 12-megapixel photo is 5–8 MB of base64 */
     maxJsonBytes: z.number().int().min(1024).default(24 * 1024 * 1024),

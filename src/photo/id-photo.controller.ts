@@ -151,7 +151,7 @@ export function idPhotoRouter(service: PassportPhotoService, auth: AuthService<S
   router.post('/getIdPhotoNoWatermark', json, async (ctx) => {
     const request = await parseJsonRequest(ctx, idPhotoRequestSchemas.release, maxJsonBytes);
     const owner = await authenticate(ctx, auth, request);
-    const released = service.release(request.photoUuid, owner);
+    const released = await service.release(request.photoUuid, owner);
     ctx.state.operation!.record({ subjectId: request.photoUuid, decision: 'released' });
     ctx.body = { photoUuid: request.photoUuid, idPhotoUrl: url(ctx, released.photoPath), issues: released.issues, waterMark: false };
   });

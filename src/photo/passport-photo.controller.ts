@@ -91,9 +91,9 @@ export function passportPhotoRouter(service: PassportPhotoService, progress: Pro
     ctx.body = generated;
   });
 
-  router.get(PASSPORT_PHOTO_PATHS.download, (ctx) => {
+  router.get(PASSPORT_PHOTO_PATHS.download, async (ctx) => {
     const { jobId, file } = ctx.params as { jobId: string; file: string };
-    ctx.body = service.download(jobId, file, ownerOf(ctx));
+    ctx.body = await service.download(jobId, file, ownerOf(ctx));
     ctx.type = file.endsWith('.jpg') ? 'image/jpeg' : 'application/octet-stream';
     ctx.set('Content-Disposition', `attachment; filename="${file}"`);
     ctx.set('Cache-Control', 'private, no-store');

@@ -169,7 +169,7 @@ export class PassportPhotoService {
       hasMask: segmented !== undefined,
       measurements: examined.measurements,
     };
-    const job = this.jobs.create(owner, meta, { [UPLOAD_FILE]: upload.bytes, ...(segmented ? { [MASK_FILE]: segmented.mask } : {}) });
+    const job = await this.jobs.create(owner, meta, { [UPLOAD_FILE]: upload.bytes, ...(segmented ? { [MASK_FILE]: segmented.mask } : {}) });
     const normalise = (p: Point): Point => ({ x: p.x / examined.width, y: p.y / examined.height });
     const eyeCenter = { x: (head.leftEye.x + head.rightEye.x) / 2, y: (head.leftEye.y + head.rightEye.y) / 2 };
     return {
@@ -192,7 +192,7 @@ export class PassportPhotoService {
 
   /** Phase 2: the spec's photo (and print sheet) from an analyzed job of the same key, re-measured. */
   async generate(request: GenerateRequest, owner: string | null): Promise<GeneratedPhoto> {
-    const job = this.jobs.get(request.jobId, owner);
+    const job = await this.jobs.get(request.jobId, owner);
     const spec = this.specs.find(request.countryCode.toUpperCase(), request.documentType);
     if (!spec) throw new ApiError('bad_request', `no spec for country ${request.countryCode} and document type ${request.documentType}`);
     const { meta } = job;
@@ -214,9 +214,9 @@ export class PassportPhotoService {
       sheets,
     });
     const base = `${stem(meta.filename)}_${spec.documentType}`;
-    this.jobs.write(job.jobId, `${base}.jpg`, result.photo);
+    await this.jobs.write(job.jobId, `${base}.jpg`, result.photo);
     const printFile = result.sheets[0] && `${base}_print_${result.sheets[0].name}.jpg`;
-    if (printFile) this.jobs.write(job.jobId, printFile, result.sheets[0].jpeg);
+    if (printFile) await this.jobs.write(job.jobId, printFile, result.sheets[0].jpeg);
     return {
       jobId: job.jobId,
       downloadUrl: downloadPath(job.jobId, `${base}.jpg`),
@@ -242,14 +242,14 @@ export class PassportPhotoService {
     const verdict = judge(job.meta.measurements, { profile: DEFAULT_PROFILE, issueSensitivityOverride: request.issueSensitivityOverride }, this.profiles);
     const issues = [...verdict.issues, ...result.incomplete.map(paddingIssue)];
     const watermarked = request.watermarkText !== undefined;
-    this.jobs.write(job.jobId, 'photo.jpg', result.photo);
-    if (result.preview) this.jobs.write(job.jobId, 'preview.jpg', result.preview);
+    await this.jobs.write(job.jobId, 'photo.jpg', result.photo);
+    if (result.preview) await this.jobs.write(job.jobId, 'preview.jpg', result.preview);
     const sheetPaths: Record<string, string> = {};
     for (const sheet of result.sheets) {
-      this.jobs.write(job.jobId, `sheet_${sheet.name}.jpg`, sheet.jpeg);
+      await this.jobs.write(job.jobId, `sheet_${sheet.name}.jpg`, sheet.jpeg);
       sheetPaths[sheet.name.replace('x', '*')] = downloadPath(job.jobId, `sheet_${sheet.name}.jpg`);
     }
-    this.jobs.update(job, { ...job.meta, idPhoto: { file: 'photo.jpg', issues, watermarked, released: !watermarked } });
+    await this.jobs.update(job, { ...job.meta, idPhoto: { file: 'photo.jpg', issues, watermarked, released: !watermarked } });
     return {
       photoUuid: job.jobId,
       photoPath: downloadPath(job.jobId, watermarked ? 'preview.jpg' : 'photo.jpg'),
@@ -262,17 +262,17 @@ export class PassportPhotoService {
   }
 
   /** The clean photo of a watermark-mode job, for the key that made it; from now on its download is open. */
-  release(photoUuid: string, owner: string | null): { photoPath: string; issues: string[] } {
-    const job = this.jobs.get(photoUuid, owner);
+  async release(photoUuid: string, owner: string | null): Promise<{ photoPath: string; issues: string[] }> {
+    const job = await this.jobs.get(photoUuid, owner);
     const idPhoto = job.meta.idPhoto;
     if (!idPhoto?.watermarked) throw new ApiError('not_found', 'no watermarked photo with this photoUuid');
-    if (!idPhoto.released) this.jobs.update(job, { ...job.meta, idPhoto: { ...idPhoto, released: true } });
+    if (!idPhoto.released) await this.jobs.update(job, { ...job.meta, idPhoto: { ...idPhoto, released: true } });
     return { photoPath: downloadPath(job.jobId, idPhoto.file), issues: idPhoto.issues };
   }
 
   /** A job's file for the key that made it. A watermark-mode photo stays hidden until released. */
-  download(jobId: string, file: string, owner: string | null): Buffer {
-    const job = this.jobs.get(jobId, owner);
+  async download(jobId: string, file: string, owner: string | null): Promise<Buffer> {
+    const job = await this.jobs.get(jobId, owner);
     if (file === MASK_FILE || (job.meta.idPhoto && file === job.meta.idPhoto.file && !job.meta.idPhoto.released)) throw new ApiError('not_found', 'no such file');
     return this.jobs.read(jobId, owner, file);
   }
@@ -289,11 +289,12 @@ export class PassportPhotoService {
       if (!meta.hasMask) throw new ApiError('service_unavailable', 'background replacement needs the segmentation model, which this server has not loaded');
     }
     const background = options.background === undefined ? undefined : parseHexColour(options.background);
-    return this.pool.generate(this.jobs.read(job.jobId, job.owner, UPLOAD_FILE), {
+    const [upload, mask] = await Promise.all([this.jobs.read(job.jobId, job.owner, UPLOAD_FILE), meta.hasMask ? this.jobs.read(job.jobId, job.owner, MASK_FILE) : undefined]);
+    return this.pool.generate(upload, {
       turns: meta.turns,
       head: options.head,
       crownFrom: meta.crownFrom,
-      mask: meta.hasMask ? this.jobs.read(job.jobId, job.owner, MASK_FILE) : undefined,
+      mask,
       rules,
       dpi: options.dpi,
       zoom: options.zoom,

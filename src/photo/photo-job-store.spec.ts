@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../errors.ts';
-import { PhotoJobStore } from './photo-job-store.ts';
+import { FilePhotoJobStore } from './photo-job-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'photo-jobs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,10 +17,10 @@ const code = (work: () => unknown) => {
   }
 };
 
-describe('PhotoJobStore', () => {
+describe('FilePhotoJobStore', () => {
   it('keeps a job for its key only, until the TTL, then the sweep deletes its files', () => {
     let now = 1_000_000;
-    const store = new PhotoJobStore<{ note: string }>(join(dir, 'ttl'), 3_600_000, () => now);
+    const store = new FilePhotoJobStore<{ note: string }>(join(dir, 'ttl'), 3_600_000, () => now);
     const job = store.create('fsk_aaaaaaaaaaaa', { note: 'x' }, { upload: new Uint8Array([1, 2, 3]) });
     const other = store.create(null, { note: 'y' }, {});
     expect(store.get(job.jobId, 'fsk_aaaaaaaaaaaa').meta).toEqual({ note: 'x' });
@@ -45,7 +45,7 @@ describe('PhotoJobStore', () => {
   });
 
   it('sweeps on a timer', async () => {
-    const store = new PhotoJobStore<object>(join(dir, 'timer'), 50);
+    const store = new FilePhotoJobStore<object>(join(dir, 'timer'), 50);
     const job = store.create(null, {}, { upload: new Uint8Array([1]) });
     store.startSweeping(20);
     await new Promise((resolve) => setTimeout(resolve, 200));

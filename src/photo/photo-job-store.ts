@@ -2,11 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../errors.ts';
+import type { Answer, StoreMode } from '../store-mode.ts';
 
 /** A job's own files: a plain name, no path. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const META = 'job.json';
+
+/** a job id as the stores make them (a UUID): anything else cannot name a job */
+export const isJobId = (jobId: string) => JOB_ID.test(jobId);
+/** a name a job's file may have: plain, no path, not the file store's own job.json (refused in every store alike) */
+export const isJobFileName = (name: string) => FILE_NAME.test(name) && name !== META;
+/** the one answer for a job that is missing, expired or another key's */
+export const jobNotFound = () => new ApiError('not_found', 'no such job (jobs are kept for a limited time)');
+export const fileNotFound = () => new ApiError('not_found', 'no such file');
+export const badFileName = (name: string) => new ApiError('bad_request', `not a job file name: ${name}`);
 
 export interface StoredJob<Meta> {
   jobId: string;
@@ -17,12 +27,33 @@ export interface StoredJob<Meta> {
 }
 
 /**
+ * Where passport-photo jobs live: files in DATA_DIR for the embedded store, PostgreSQL shared by every API
+ * node when DATABASE_URL is set (a job analysed on one node is generated and downloaded on any). Uploaded
+ * photos are personal data: a job lives the TTL, is refused from then on and deleted by `sweep`; only the
+ * key that made it can see it (any other key is told 404, as if it did not exist).
+ */
+export interface PhotoJobStore<Meta, Mode extends StoreMode = StoreMode> {
+  create(owner: string | null, meta: Meta, files: Record<string, Uint8Array>): Answer<Mode, StoredJob<Meta>>;
+  /** the job, if it exists, belongs to `owner` and has not expired; not_found otherwise */
+  get(jobId: string, owner: string | null): Answer<Mode, StoredJob<Meta>>;
+  update(job: StoredJob<Meta>, meta: Meta): Answer<Mode, StoredJob<Meta>>;
+  /** adds or replaces a file of a job (bad_request for a name that is not a plain file name) */
+  write(jobId: string, name: string, bytes: Uint8Array): Answer<Mode, void>;
+  /** a file of a job `owner` may see; not_found for anything else */
+  read(jobId: string, owner: string | null, name: string): Answer<Mode, Buffer>;
+  /** deletes every expired job with its files; returns how many */
+  sweep(): Answer<Mode, number>;
+  startSweeping(intervalMs: number): void;
+  stop(): void;
+}
+
+/**
  * Passport-photo jobs on disk, one directory each under <dataDir>/photo-jobs: the upload, its mask and
  * what was made from it. Uploaded photos are personal data, so a job lives `ttlMs` and is then deleted
  * by `sweep`; until then only the key that made it can see it (any other key is told 404, as if it
  * did not exist).
  */
-export class PhotoJobStore<Meta> {
+export class FilePhotoJobStore<Meta> implements PhotoJobStore<Meta, 'sync'> {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -41,10 +72,9 @@ export class PhotoJobStore<Meta> {
     return job;
   }
 
-  /** the job, if it exists, belongs to `owner` and has not expired; not_found otherwise */
   get(jobId: string, owner: string | null): StoredJob<Meta> {
-    const missing = new ApiError('not_found', 'no such job (jobs are kept for a limited time)');
-    if (!JOB_ID.test(jobId)) throw missing;
+    const missing = jobNotFound();
+    if (!isJobId(jobId)) throw missing;
     let job: StoredJob<Meta>;
     try {
       job = JSON.parse(readFileSync(join(this.jobDir(jobId), META), 'utf8')) as StoredJob<Meta>;
@@ -62,18 +92,17 @@ export class PhotoJobStore<Meta> {
   }
 
   write(jobId: string, name: string, bytes: Uint8Array): void {
-    if (!FILE_NAME.test(name) || name === META) throw new ApiError('bad_request', `not a job file name: ${name}`);
+    if (!isJobFileName(name)) throw badFileName(name);
     writeFileSync(join(this.jobDir(jobId), name), bytes);
   }
 
-  /** a file of a job `owner` may see; not_found for anything else */
   read(jobId: string, owner: string | null, name: string): Buffer {
     this.get(jobId, owner);
-    if (!FILE_NAME.test(name) || name === META) throw new ApiError('not_found', 'no such file');
+    if (!isJobFileName(name)) throw fileNotFound();
     try {
       return readFileSync(join(this.jobDir(jobId), name));
     } catch {
-      throw new ApiError('not_found', 'no such file');
+      throw fileNotFound();
     }
   }
 
@@ -95,7 +124,6 @@ export class PhotoJobStore<Meta> {
     return deleted;
   }
 
-  /** sweeps every `intervalMs` until `stop` */
   startSweeping(intervalMs: number): void {
     this.timer = setInterval(() => this.sweep(), intervalMs);
     this.timer.unref();

@@ -8,6 +8,11 @@ export interface ProgressEvent {
 }
 
 type Listener = (event: ProgressEvent) => void;
+/** sends an event reported on this node to the other nodes (src/photo/postgres-progress-relay.ts) */
+export type ProgressPublisher = (owner: string | null, clientJobId: string, event: ProgressEvent) => void;
+
+/** how long a finished analyze job's progress events stay available to a late SSE subscriber */
+export const PROGRESS_RETAIN_MS = 60_000;
 
 interface Channel {
   events: ProgressEvent[];
@@ -23,10 +28,22 @@ interface Channel {
  */
 export class ProgressHub {
   private readonly channels = new Map<string, Channel>();
+  private publish: ProgressPublisher | undefined;
 
   constructor(private readonly retainMs: number) {}
 
+  /** from now on every event reported here is also published to the other API nodes */
+  relayTo(publish: ProgressPublisher): void {
+    this.publish = publish;
+  }
+
   report(owner: string | null, clientJobId: string, event: ProgressEvent): void {
+    this.receive(owner, clientJobId, event);
+    this.publish?.(owner, clientJobId, event);
+  }
+
+  /** an event of a job running here, or one another node published: given to this node's listeners */
+  receive(owner: string | null, clientJobId: string, event: ProgressEvent): void {
     const channel = this.channel(owner, clientJobId);
     channel.events.push(event);
     for (const listener of channel.listeners) listener(event);

@@ -29,7 +29,7 @@ async function newDatabase(): Promise<string> {
 
 /** Two nodes' key and audit stores over one database, opened at once as two nodes starting together would. */
 async function twoNodes(url: string): Promise<[NodeState, NodeState]> {
-  const config = (dataDir: string) => ({ dataDir, database: { url, approximateAbove: 10_000, efSearch: 100, poolSize: 2 } });
+  const config = (dataDir: string) => ({ dataDir, database: { url, approximateAbove: 10_000, efSearch: 100, poolSize: 2 }, photo: { jobTtlSeconds: 3600 } });
   return Promise.all([openNodeState(config('/nonexistent/a'), silent), openNodeState(config('/nonexistent/b'), silent)]);
 }
 

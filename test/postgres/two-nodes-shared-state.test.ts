@@ -1,8 +1,12 @@
 // Two API servers (real src/main.ts processes) with API keys required, over one PostgreSQL database: a key
 // made by `npm run keys` against DATABASE_URL works on both, and once revoked is refused by both; the
 // audit log is one log, so each node's GET /api/v1/audit (and `npm run audit -- export`) shows what was done on the other;
-// a claim token issued on one node is used and validated on the other, its tries and its validation counted once.
+// a claim token issued on one node is used and validated on the other, its tries and its validation counted once;
+// a passport-photo job analysed on one node is generated and downloaded on the other, and stored on neither,
+// its progress streamed by the other.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +52,7 @@ async function auditRows(node: ChildServer, key: string): Promise<Array<Record<s
   return ((await response.json()) as { events: Array<Record<string, unknown>> }).events;
 }
 
-describe.skipIf(!postgresInstalled())('API keys, the audit log and claim tokens shared by two API nodes over PostgreSQL', () => {
+describe.skipIf(!postgresInstalled())('API keys, the audit log, claim tokens and photo jobs shared by two API nodes over PostgreSQL', () => {
   let a: ChildServer;
   let b: ChildServer;
 
@@ -155,5 +159,62 @@ describe.skipIf(!postgresInstalled())('API keys, the audit log and claim tokens 
     const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => image(i % 2 === 0 ? a : b, '/api/v1/claim/verify/image', raced.body.token, fixture('nonfaces/01.jpg'))));
     expect(replies.map((reply) => reply.status).sort()).toEqual([200, 200, 200, 429, 429, 429]);
     expect(await json(b, '/api/v1/claim/verify/validate', { token: raced.body.token, user_id: 'alice' })).toMatchObject({ status: 200, body: { passed: false, failure_reason: 'no_face_detected' } });
+  }, 180_000);
+
+  it('streams the progress of, generates and downloads on one node a passport-photo job analysed on the other, for its key only', async () => {
+    const [key, otherKey] = await Promise.all(['passport app', 'other app'].map(async (name) => (await cli('keys.ts', 'create', '--name', name, '--scopes', 'photo', '--partitions', '*')).stdout.trim()));
+    // the progress stream is opened on B, the upload goes to A (as a load balancer may send them)
+    const progress = fetch(`${b.url}/api/v1/jobs/two-nodes-1/progress`, { headers: { Authorization: `Bearer ${key}` } }).then(async (response) =>
+      (await response.text())
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => JSON.parse(line.slice(6)) as { percent: number; stage: string }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(fixture('faces/london_010/1.jpg'))], { type: 'image/jpeg' }), 'head shot.jpg');
+    form.append('clientJobId', 'two-nodes-1');
+    const analysed = await fetch(`${a.url}/api/v1/tools/passport-photo/analyze`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${key}` } });
+    const analysis = (await analysed.json()) as Record<string, any>;
+    expect(analysed.status, JSON.stringify(analysis)).toBe(200);
+    expect((await progress).map((event) => [event.percent, event.stage])).toEqual([
+      [0, 'started'],
+      [30, 'landmarks'],
+      [95, 'background'],
+      [100, 'done'],
+    ]);
+
+    // the photo's own background kept (no bgColor): the job's upload, mask and analysis come from PostgreSQL
+    const generate = (node: ChildServer, as: string) =>
+      fetch(`${node.url}/api/v1/tools/passport-photo/generate`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${as}` },
+        body: JSON.stringify({ jobId: analysis.jobId, filename: analysis.filename, landmarks: analysis.landmarks, imageWidth: analysis.imageWidth, imageHeight: analysis.imageHeight, countryCode: 'US' }),
+      });
+    const generated = await generate(b, key);
+    const photo = (await generated.json()) as Record<string, any>;
+    expect(generated.status, JSON.stringify(photo)).toBe(200);
+    expect(photo).toMatchObject({ jobId: analysis.jobId, downloadUrl: `/api/v1/download/${analysis.jobId}/head_shot_passport.jpg`, dimensions: { widthPx: 600, heightPx: 600 } });
+
+    const download = async (node: ChildServer, path: string, as: string) => {
+      const response = await fetch(`${node.url}${path}`, { headers: { Authorization: `Bearer ${as}` } });
+      return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) };
+    };
+    // the photo made on B is served by A, byte for byte; the upload by B
+    const [fromA, fromB] = await Promise.all([download(a, photo.downloadUrl, key), download(b, photo.downloadUrl, key)]);
+    expect(fromA.status).toBe(200);
+    expect(fromA.bytes.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(fromA.bytes.equals(fromB.bytes)).toBe(true);
+    // another key is told 404 on either node, for the job and its files
+    expect((await generate(a, otherKey)).status).toBe(404);
+    expect((await download(b, photo.downloadUrl, otherKey)).status).toBe(404);
+
+    // stored in the database, on neither node's disk
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const files = (await admin.query<{ name: string }>('SELECT name FROM photo_job_files WHERE job_id = $1 ORDER BY name', [analysis.jobId])).rows.map((row) => row.name);
+    await admin.end();
+    expect(files).toEqual(expect.arrayContaining(['head_shot_passport.jpg', 'upload']));
+    for (const scratch of scratches) expect(existsSync(join(scratch.dataDir, 'photo-jobs'))).toBe(false);
   }, 180_000);
 });

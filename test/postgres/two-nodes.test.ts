@@ -1,6 +1,6 @@
 // Two API servers (real src/main.ts processes) over one PostgreSQL gallery: what one enrols the other finds
 // and deletes; and a primary killed with SIGKILL in the middle of a burst of enrolments loses none that
-// were acknowledged. API keys, the audit log and claim tokens are shared too (two-nodes-shared-state.test.ts); photo jobs are still each node's own.
+// were acknowledged. API keys, the audit log, claim tokens and photo jobs are shared too (two-nodes-shared-state.test.ts).
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scratchDataDir, startChildServer, type ChildServer } from '../helpers/child-server.ts';
