@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import type { AuditEvent } from '../src/audit/audit-log.ts';
@@ -105,11 +104,10 @@ try {
   const sqlite = await measure(embedded).finally(() => embedded.close());
   console.log('embedded (SQLite)', sqlite);
 
-  const admin = new pg.Client({ connectionString: primary.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE bench');
-  const settings = Object.fromEntries((await admin.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'commit_delay')")).rows.map((row) => [row.name, row.setting]));
-  await admin.end();
+  await primary.createDatabase('bench');
+  const settings = await primary.withClient(async (admin) =>
+    Object.fromEntries((await admin.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'commit_delay')")).rows.map((row) => [row.name, row.setting])),
+  );
   const shared = await openNodeState({ dataDir: scratch, database: { url: primary.url('bench'), approximateAbove: 10_000, efSearch: 100, poolSize: CONCURRENCY }, photo: { jobTtlSeconds: 3600 } }, silent);
   const postgres = await measure(shared).finally(() => shared.close());
   console.log('PostgreSQL (loopback)', postgres);

@@ -40,13 +40,11 @@ const vectorText = (row: number) => `[${Array.from(data.vectors.subarray(row * D
 
 const primary = await startPrimary();
 try {
-  const admin = new pg.Client({ connectionString: primary.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE bench');
-  await admin.query(`ALTER SYSTEM SET maintenance_work_mem = '${args['maintenance-work-mem'].replace(/[^0-9A-Za-z]/g, '')}'`);
-  await admin.query('SELECT pg_reload_conf()');
-  await admin.end();
-  const url = primary.url('bench');
+  const url = await primary.createDatabase('bench');
+  await primary.withClient(async (admin) => {
+    await admin.query(`ALTER SYSTEM SET maintenance_work_mem = '${args['maintenance-work-mem'].replace(/[^0-9A-Za-z]/g, '')}'`);
+    await admin.query('SELECT pg_reload_conf()');
+  });
   const open = (efSearch: number, approximateAbove: number) =>
     PostgresGallery.open({ url, dimension: DIMENSION, approximateAbove, efSearch, poolSize: Number(args.clients), logger });
 

@@ -8,8 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
-import { scratchDataDir, startChildServer, type ChildServer } from '../test/helpers/child-server.ts';
+import { ChildServerGroup, type ChildServer } from '../test/helpers/child-server.ts';
 import { startPrimary } from '../test/helpers/postgres-cluster.ts';
 import { enrolFixtureGallery, multipartBody, round, vgaJpeg, writeResults } from './fixtures.ts';
 
@@ -58,21 +57,10 @@ async function measure(topology: string, nodes: ChildServer[]) {
 }
 
 const primary = await startPrimary();
-const scratches: Array<ReturnType<typeof scratchDataDir>> = [];
-const started: ChildServer[] = [];
-async function node(pipelineWorkers: number, env: Record<string, string> = {}): Promise<ChildServer> {
-  const scratch = scratchDataDir();
-  scratches.push(scratch);
-  const server = await startChildServer({ dataDir: scratch.dataDir, config: { pipeline: { workers: pipelineWorkers } }, env });
-  started.push(server);
-  return server;
-}
+const servers = new ChildServerGroup();
+const node = (pipelineWorkers: number, env: Record<string, string> = {}) => servers.start({ config: { pipeline: { workers: pipelineWorkers } }, env });
 try {
-  const admin = new pg.Client({ connectionString: primary.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE faces');
-  await admin.end();
-  const database = { DATABASE_URL: primary.url('faces') };
+  const database = { DATABASE_URL: await primary.createDatabase('faces') };
   const rows = [];
 
   const embedded = await node(workers);
@@ -100,7 +88,6 @@ try {
     results: rows,
   });
 } finally {
-  await Promise.all(started.map((server) => server.kill()));
-  for (const scratch of scratches) scratch.remove();
+  await servers.stopAll();
   primary.destroy();
 }

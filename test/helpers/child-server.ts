@@ -99,3 +99,33 @@ function parseLogLine(line: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** The child servers of one test file or benchmark, each on a scratch data directory of its own. */
+export class ChildServerGroup {
+  private readonly servers: ChildServer[] = [];
+  private readonly scratches: Array<ReturnType<typeof scratchDataDir>> = [];
+
+  /** A scratch DATA_DIR (for a server, or a CLI run as an operator would on a machine of its own). */
+  dataDir(): string {
+    const scratch = scratchDataDir();
+    this.scratches.push(scratch);
+    return scratch.dataDir;
+  }
+
+  /** every scratch DATA_DIR handed out so far */
+  dataDirs(): string[] {
+    return this.scratches.map((scratch) => scratch.dataDir);
+  }
+
+  async start(options: Omit<ChildServerOptions, 'dataDir'> = {}): Promise<ChildServer> {
+    const server = await startChildServer({ dataDir: this.dataDir(), ...options });
+    this.servers.push(server);
+    return server;
+  }
+
+  /** Stops every server (killing one that will not stop) and removes every scratch directory. */
+  async stopAll(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop().catch(() => server.kill())));
+    for (const scratch of this.scratches) scratch.remove();
+  }
+}

@@ -7,6 +7,7 @@ import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSyn
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'pg';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const SUPERUSER = 'faceserver';
@@ -52,6 +53,23 @@ export class PostgresServer {
   /** A connection string for `database` as the clusters' superuser. */
   url(database = 'postgres'): string {
     return `postgres://${SUPERUSER}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** Runs `work` with a client connected to `database` as the superuser, and closes it. */
+  async withClient<T>(work: (client: Client) => Promise<T>, database = 'postgres'): Promise<T> {
+    const client = new Client({ connectionString: this.url(database) });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Creates the database `name` (a plain identifier) and returns its connection string. */
+  async createDatabase(name: string): Promise<string> {
+    await this.withClient((client) => client.query(`CREATE DATABASE ${name}`));
+    return this.url(name);
   }
 
   /** The postmaster's process id, from its pid file. */

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { scratchDataDir, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { ChildServerGroup, type ChildServer } from '../helpers/child-server.ts';
 import { postMultipart, readXml } from '../helpers/test-server.ts';
 import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
 import { documentPortrait, postClaimImage, postClaimJson } from '../claims/support.ts';
@@ -23,26 +23,17 @@ const NODE_CONFIG = { pipeline: { workers: 1 } };
 
 let primary: PostgresServer;
 let databaseUrl: string;
-const scratches: Array<ReturnType<typeof scratchDataDir>> = [];
-const nodes: ChildServer[] = [];
+const nodes = new ChildServerGroup();
 
 /** `npm run -s keys|audit -- …` as an operator runs it on a machine of its own (a data directory no server uses). */
 async function cli(script: 'keys.ts' | 'audit.ts', ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const scratch = scratchDataDir();
-  scratches.push(scratch);
   return promisify(execFile)(process.execPath, ['--import', 'tsx', `src/cli/${script}`, ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, DATA_DIR: scratch.dataDir, DATABASE_URL: databaseUrl },
+    env: { ...process.env, DATA_DIR: nodes.dataDir(), DATABASE_URL: databaseUrl },
   });
 }
 
-async function startNode(): Promise<ChildServer> {
-  const scratch = scratchDataDir();
-  scratches.push(scratch);
-  const node = await startChildServer({ dataDir: scratch.dataDir, config: NODE_CONFIG, env: { DATABASE_URL: databaseUrl, AUTH_REQUIRED: 'true' } });
-  nodes.push(node);
-  return node;
-}
+const startNode = () => nodes.start({ config: NODE_CONFIG, env: { DATABASE_URL: databaseUrl, AUTH_REQUIRED: 'true' } });
 
 const bearer = (key: string, requestId: string) => ({ Authorization: `Bearer ${key}`, 'X-Request-Id': requestId });
 
@@ -58,17 +49,12 @@ describe.skipIf(!postgresInstalled())('API keys, the audit log, claim tokens and
 
   beforeAll(async () => {
     primary = await startPrimary();
-    const admin = new pg.Client({ connectionString: primary.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE faces');
-    await admin.end();
-    databaseUrl = primary.url('faces');
+    databaseUrl = await primary.createDatabase('faces');
     [a, b] = await Promise.all([startNode(), startNode()]);
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.stop().catch(() => node.kill())));
-    for (const scratch of scratches) scratch.remove();
+    await nodes.stopAll();
     primary?.destroy();
   });
 
@@ -215,6 +201,6 @@ describe.skipIf(!postgresInstalled())('API keys, the audit log, claim tokens and
     const files = (await admin.query<{ name: string }>('SELECT name FROM photo_job_files WHERE job_id = $1 ORDER BY name', [analysis.jobId])).rows.map((row) => row.name);
     await admin.end();
     expect(files).toEqual(expect.arrayContaining(['head_shot_passport.jpg', 'upload']));
-    for (const scratch of scratches) expect(existsSync(join(scratch.dataDir, 'photo-jobs'))).toBe(false);
+    for (const dataDir of nodes.dataDirs()) expect(existsSync(join(dataDir, 'photo-jobs'))).toBe(false);
   }, 180_000);
 });

@@ -1,9 +1,8 @@
 // Two API servers (real src/main.ts processes) over one PostgreSQL gallery: what one enrols the other finds
 // and deletes; and a primary killed with SIGKILL in the middle of a burst of enrolments loses none that
 // were acknowledged. API keys, the audit log, claim tokens and photo jobs are shared too (two-nodes-shared-state.test.ts).
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDataDir, startChildServer, type ChildServer } from '../helpers/child-server.ts';
+import { ChildServerGroup, type ChildServer } from '../helpers/child-server.ts';
 import { postJson, readXml } from '../helpers/test-server.ts';
 import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
 import { ENROLLABLE_FACES, enrol, faceAt, LISTABLE_CONFIG, subjectsIn } from '../reliability/support.ts';
@@ -12,16 +11,7 @@ import { ENROLLABLE_FACES, enrol, faceAt, LISTABLE_CONFIG, subjectsIn } from '..
 const NODE_CONFIG = { ...LISTABLE_CONFIG, pipeline: { workers: 1 } };
 
 let primary: PostgresServer;
-const scratches: Array<ReturnType<typeof scratchDataDir>> = [];
-const nodes: ChildServer[] = [];
-
-async function startNode(databaseUrl: string): Promise<ChildServer> {
-  const scratch = scratchDataDir();
-  scratches.push(scratch);
-  const node = await startChildServer({ dataDir: scratch.dataDir, config: NODE_CONFIG, env: { DATABASE_URL: databaseUrl } });
-  nodes.push(node);
-  return node;
-}
+const nodes = new ChildServerGroup();
 
 describe.skipIf(!postgresInstalled())('two API nodes over one PostgreSQL gallery', () => {
   let a: ChildServer;
@@ -29,16 +19,12 @@ describe.skipIf(!postgresInstalled())('two API nodes over one PostgreSQL gallery
 
   beforeAll(async () => {
     primary = await startPrimary();
-    const admin = new pg.Client({ connectionString: primary.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE faces');
-    await admin.end();
-    [a, b] = await Promise.all([startNode(primary.url('faces')), startNode(primary.url('faces'))]);
+    const env = { DATABASE_URL: await primary.createDatabase('faces') };
+    [a, b] = await Promise.all([nodes.start({ config: NODE_CONFIG, env }), nodes.start({ config: NODE_CONFIG, env })]);
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.stop().catch(() => node.kill())));
-    for (const scratch of scratches) scratch.remove();
+    await nodes.stopAll();
     primary?.destroy();
   });
 
