@@ -10,7 +10,7 @@ import { FilePhotoJobStore, type PhotoJobStore } from './photo/photo-job-store.t
 import { PostgresPhotoJobStore } from './photo/postgres-photo-job-store.ts';
 import { PostgresProgressRelay } from './photo/postgres-progress-relay.ts';
 import { PROGRESS_RETAIN_MS, ProgressHub } from './photo/progress.ts';
-import { openNodeStatePool } from './postgres/node-state-pool.ts';
+import { openPool } from './postgres/pool.ts';
 import { ApiKeyRepository, type ApiKeyStore } from './security/api-key.repository.ts';
 import { PostgresApiKeyRepository } from './security/postgres-api-key.repository.ts';
 
@@ -55,7 +55,7 @@ export async function openNodeState(config: Pick<Config, 'dataDir' | 'database'>
       },
     };
   }
-  const pool = openNodeStatePool(config.database.url, config.database.poolSize, logger);
+  const pool = openPool(config.database.url, config.database.poolSize, logger, 'node state');
   try {
     const [keys, audit, claimTokens, photoJobs] = await Promise.all([
       PostgresApiKeyRepository.open(pool),
@@ -92,7 +92,7 @@ export async function openApiKeyStore(config: Pick<Config, 'dataDir' | 'database
     const keys = new ApiKeyRepository(join(config.dataDir, 'keys.sqlite'));
     return { keys, close: async () => keys.close() };
   }
-  const pool = openNodeStatePool(config.database.url, 1, logger);
+  const pool = openPool(config.database.url, 1, logger, 'api keys');
   try {
     return { keys: await PostgresApiKeyRepository.open(pool), close: () => pool.end() };
   } catch (error) {

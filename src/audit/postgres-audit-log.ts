@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createSchemaOnce, isoText, queryOrUnavailable } from '../postgres/node-state-pool.ts';
+import { createSchemaOnce, isoText, queryOrUnavailable } from '../postgres/pool.ts';
 import { AUDIT_RECENT_SCAN, type AuditEvent, type AuditStore } from './audit-log.ts';
 
 // The columns of audit.sqlite (SQLite's REAL is a double). Append-only by triggers rather than by

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createSchemaOnce, queryOrUnavailable } from '../postgres/node-state-pool.ts';
+import { createSchemaOnce, queryOrUnavailable } from '../postgres/pool.ts';
 import { toToken, type ClaimOutcome, type ClaimToken, type ClaimTokenRow, type ClaimTokenStore, type NewClaimToken } from './claim-token.repository.ts';
 
 // The columns of claims.sqlite: times in milliseconds since the epoch (bigint), passed a boolean.

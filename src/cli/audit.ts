@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { AuditLog } from '../audit/audit-log.ts';
 import { PostgresAuditLog } from '../audit/postgres-audit-log.ts';
 import { loadConfig } from '../config/config.ts';
-import { openNodeStatePool } from '../postgres/node-state-pool.ts';
+import { openPool } from '../postgres/pool.ts';
 import { runCli, UsageError } from './run.ts';
 
 const USAGE = `usage: npm run -s audit -- export [--from DATE|TIME] [--to DATE|TIME]
@@ -44,7 +44,7 @@ await runCli(USAGE, async (args) => {
 });
 
 async function exportFromPostgres(url: string, from: string, to: string): Promise<void> {
-  const pool = openNodeStatePool(url, 1, pino({ level: 'warn' }, pino.destination(2)));
+  const pool = openPool(url, 1, pino({ level: 'warn' }, pino.destination(2)), 'audit export');
   try {
     const log = await PostgresAuditLog.open(pool);
     for await (const event of log.between(from, to)) process.stdout.write(`${JSON.stringify(event)}\n`);

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { unavailableAsApiError } from '../gallery/postgres/postgres-gallery.ts';
 import type { Logger } from '../logger.ts';
-import { createSchemaOnce, queryOrUnavailable } from '../postgres/node-state-pool.ts';
+import { createSchemaOnce, inTransaction, queryOrUnavailable, unavailableAsApiError } from '../postgres/pool.ts';
 import { badFileName, fileNotFound, isJobFileName, isJobId, jobNotFound, type PhotoJobStore, type StoredJob } from './photo-job-store.ts';
 
 // Times in milliseconds since the epoch (bigint), as job.json has them, so an injected clock rules
@@ -62,23 +61,13 @@ export class PostgresPhotoJobStore<Meta> implements PhotoJobStore<Meta, 'async'>
   async create(owner: string | null, meta: Meta, files: Record<string, Uint8Array>): Promise<StoredJob<Meta>> {
     for (const name of Object.keys(files)) if (!isJobFileName(name)) throw badFileName(name);
     const job: StoredJob<Meta> = { jobId: randomUUID(), owner, createdAt: this.now(), meta };
-    const client = await this.pool.connect().catch((error: unknown) => {
-      throw unavailableAsApiError(error);
-    });
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool, async (client) => {
       await client.query('INSERT INTO photo_jobs (job_id, owner_key_id, created_at, meta) VALUES ($1, $2, $3, $4)', [job.jobId, owner, job.createdAt, JSON.stringify(meta)]);
       for (const [name, bytes] of Object.entries(files)) {
         await client.query('INSERT INTO photo_job_files (job_id, name, bytes) VALUES ($1, $2, $3)', [job.jobId, name, asBuffer(bytes)]);
       }
-      await client.query('COMMIT');
-      return job;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw unavailableAsApiError(error);
-    } finally {
-      client.release();
-    }
+    });
+    return job;
   }
 
   async get(jobId: string, owner: string | null): Promise<StoredJob<Meta>> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createSchemaOnce, isoText, queryOrUnavailable } from '../postgres/node-state-pool.ts';
+import { createSchemaOnce, isoText, queryOrUnavailable } from '../postgres/pool.ts';
 import type { ApiKeyStore, NewApiKey, StoredApiKey } from './api-key.repository.ts';
 
 // The columns of keys.sqlite. Timestamps are timestamptz, read back in the embedded store's ISO form.

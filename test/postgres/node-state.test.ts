@@ -9,7 +9,7 @@ import { PostgresAuditLog } from '../../src/audit/postgres-audit-log.ts';
 import type { NewClaimToken } from '../../src/claims/claim-token.repository.ts';
 import { ApiError } from '../../src/errors.ts';
 import { openNodeState, type NodeState } from '../../src/node-state.ts';
-import { openNodeStatePool } from '../../src/postgres/node-state-pool.ts';
+import { openPool } from '../../src/postgres/pool.ts';
 import { AuthService } from '../../src/security/auth.service.ts';
 import { PostgresApiKeyRepository } from '../../src/security/postgres-api-key.repository.ts';
 import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
@@ -112,7 +112,7 @@ describe.skipIf(!postgresInstalled())('API keys, the audit log and claim tokens 
     });
 
     it('lists keys oldest first and answers a lookup of a missing id with nothing', async () => {
-      const pool = openNodeStatePool(await newDatabase(), 2, silent);
+      const pool = openPool(await newDatabase(), 2, silent, 'test');
       try {
         const keys = await PostgresApiKeyRepository.open(pool);
         const key = (id: string) => ({ id, name: id, secretSha256: Buffer.alloc(32, 1), operations: '["search"]', partitions: '["*"]' });

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.ts';
-import { openNodeStatePool } from '../../src/postgres/node-state-pool.ts';
+import { openPool } from '../../src/postgres/pool.ts';
 import { PostgresPhotoJobStore } from '../../src/photo/postgres-photo-job-store.ts';
 import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
 
@@ -34,7 +34,7 @@ describe.skipIf(!postgresInstalled())('passport-photo jobs in PostgreSQL', () =>
     await admin.connect();
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
-    const opened = Array.from({ length: count + 1 }, () => openNodeStatePool(primary.url(name), 2, silent));
+    const opened = Array.from({ length: count + 1 }, () => openPool(primary.url(name), 2, silent, 'test'));
     pools.push(...opened);
     return { pools: opened.slice(0, count), admin: opened[count] };
   }

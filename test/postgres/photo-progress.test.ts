@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openNodeStatePool } from '../../src/postgres/node-state-pool.ts';
+import { openPool } from '../../src/postgres/pool.ts';
 import { PostgresProgressRelay } from '../../src/photo/postgres-progress-relay.ts';
 import { ProgressHub, type ProgressEvent } from '../../src/photo/progress.ts';
 import { postgresInstalled, startPrimary, type PostgresServer } from '../helpers/postgres-cluster.ts';
@@ -29,7 +29,7 @@ describe.skipIf(!postgresInstalled())('photo progress relayed between nodes over
   const relays: PostgresProgressRelay[] = [];
 
   async function node(url: string): Promise<ProgressHub> {
-    const pool = openNodeStatePool(url, 2, silent);
+    const pool = openPool(url, 2, silent, 'test');
     pools.push(pool);
     const hub = new ProgressHub(60_000);
     relays.push(await PostgresProgressRelay.start(url, pool, hub, silent));

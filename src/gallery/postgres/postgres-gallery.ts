@@ -1,9 +1,9 @@
-import pg from 'pg';
-import { ApiError } from '../../errors.ts';
+import type pg from 'pg';
 import type { Logger } from '../../logger.ts';
 import type { Template } from '../../pipeline/types.ts';
 import type { Gallery, SourcedTemplate, SubjectDetail, SubjectListing, SubjectMatch, TemplateRecord } from '../gallery.ts';
 import { assertPartitionName, assertSubjectId } from '../identifiers.ts';
+import { connectOrUnavailable, createSchemaOnce, inTransaction, isoText, openPool, queryOrUnavailable, unavailableAsApiError } from '../../postgres/pool.ts';
 
 // Templates carry their partition's id so that each partition can have an HNSW index of its own (a
 // partial index): one index over every partition, filtered afterwards, returns too few rows of a small
@@ -38,9 +38,6 @@ const SCHEMA = (dimension: number) => `
   CREATE INDEX IF NOT EXISTS templates_by_partition ON templates (partition_id);
 `;
 
-/** Timestamps as the embedded store writes them: ISO 8601 in UTC with milliseconds. */
-const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 export interface PostgresGalleryOptions {
   /** the primary: every write, and reads that must see them */
   url: string;
@@ -53,17 +50,6 @@ export interface PostgresGalleryOptions {
   efSearch: number;
   poolSize: number;
   logger: Logger;
-}
-
-// SQLSTATE class 08 (connection exception) and 57P01-03 (shutdown, crash, not yet accepting), and the
-// socket errors of a server that is gone: the database is unavailable, not the request wrong.
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3])/;
-const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
-
-export function unavailableAsApiError(error: unknown): unknown {
-  const code = String((error as { code?: unknown }).code ?? '');
-  const lost = UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET.has(code) || /Connection terminated/.test(String((error as Error)?.message));
-  return lost ? new ApiError('service_unavailable', 'the gallery database is unavailable; retry later') : error;
 }
 
 /** pgvector refuses a larger hnsw.ef_search. */
@@ -88,27 +74,15 @@ export class PostgresGallery implements Gallery {
   private readonly indexed = new Set<string>();
 
   private constructor(private readonly options: PostgresGalleryOptions) {
-    this.primary = new pg.Pool({ connectionString: options.url, max: options.poolSize });
-    this.reader = options.readUrl ? new pg.Pool({ connectionString: options.readUrl, max: options.poolSize }) : this.primary;
-    // An idle connection that the server drops (a restart, a fail-over) is reported here; without a
-    // listener the pool's error event would end the process. The next query opens a new connection.
-    // A connection lost while checked out (a request in flight) is reported on the client itself, and
-    // again when its socket closes; the request's query already fails with it (503).
-    for (const [role, pool] of [['primary', this.primary], ['standby', this.reader]] as const) {
-      pool.on('error', (error) => options.logger.warn({ role, err: error.message }, 'PostgreSQL connection lost'));
-      pool.on('connect', (client) => client.on('error', (error) => options.logger.warn({ role, err: error.message }, 'PostgreSQL connection lost')));
-    }
+    this.primary = openPool(options.url, options.poolSize, options.logger, 'primary');
+    this.reader = options.readUrl ? openPool(options.readUrl, options.poolSize, options.logger, 'standby') : this.primary;
   }
 
   /** Connects and creates the schema when it is missing (several nodes may start at once: it is idempotent). */
   static async open(options: PostgresGalleryOptions): Promise<PostgresGallery> {
     const gallery = new PostgresGallery(options);
     try {
-      await gallery.withTransaction(async (client) => {
-        // one node creates the schema at a time
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['faceserver-gallery-schema']);
-        await client.query(SCHEMA(options.dimension));
-      });
+      await createSchemaOnce(gallery.primary, 'faceserver-gallery-schema', SCHEMA(options.dimension));
     } catch (error) {
       await gallery.close();
       throw error;
@@ -120,7 +94,7 @@ export class PostgresGallery implements Gallery {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     this.assertTemplate(record.template);
-    await this.withTransaction(async (client) => {
+    await inTransaction(this.primary, async (client) => {
       const partitionId = await this.partitionIdCreating(client, partition);
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO subjects (partition_id, subject_id) VALUES ($1, $2)
@@ -143,7 +117,7 @@ export class PostgresGallery implements Gallery {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
     // templates go with their subject (ON DELETE CASCADE)
-    const { rowCount } = await this.query(this.primary,
+    const { rowCount } = await queryOrUnavailable(this.primary,
       'DELETE FROM subjects WHERE subject_id = $2 AND partition_id = (SELECT id FROM partitions WHERE name = $1)',
       [partition, subjectId],
     );
@@ -155,7 +129,7 @@ export class PostgresGallery implements Gallery {
     this.assertTemplate(probe);
     if (!Number.isInteger(topK) || topK < 0) throw new Error(`topK must be a non-negative integer, got ${topK}`);
     if (topK === 0) return [];
-    const client = await this.connect(this.reader);
+    const client = await connectOrUnavailable(this.reader);
     try {
       const { rows: found } = await client.query<{ id: string; approximate: boolean }>(
         `SELECT id, EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'templates_hnsw_' || id) AS approximate FROM partitions WHERE name = $1`,
@@ -202,7 +176,7 @@ export class PostgresGallery implements Gallery {
   async subjectTemplates(partition: string, subjectId: string, sources?: ReadonlySet<string>): Promise<SourcedTemplate[] | undefined> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
-    const { rows } = await this.query<{ embedding: string; source: string }>(this.reader,
+    const { rows } = await queryOrUnavailable<{ embedding: string; source: string }>(this.reader,
       `SELECT t.embedding::text AS embedding, t.source FROM templates t JOIN subjects s ON s.id = t.subject_ref
        JOIN partitions p ON p.id = s.partition_id WHERE p.name = $1 AND s.subject_id = $2 ORDER BY t.id`,
       [partition, subjectId],
@@ -214,10 +188,10 @@ export class PostgresGallery implements Gallery {
   async subjectDetail(partition: string, subjectId: string): Promise<SubjectDetail | undefined> {
     assertPartitionName(partition);
     assertSubjectId(subjectId);
-    const { rows } = await this.query<{ created_at: string; templates: SubjectDetail['templates'] }>(this.primary,
-      `SELECT ${ISO('s.created_at')} AS created_at,
+    const { rows } = await queryOrUnavailable<{ created_at: string; templates: SubjectDetail['templates'] }>(this.primary,
+      `SELECT ${isoText('s.created_at')} AS created_at,
               (SELECT coalesce(json_agg(json_build_object('templateId', t.id, 'source', t.source, 'quality', t.quality,
-                      'modelId', t.model_id, 'createdAt', ${ISO('t.created_at')}) ORDER BY t.id), '[]')
+                      'modelId', t.model_id, 'createdAt', ${isoText('t.created_at')}) ORDER BY t.id), '[]')
                FROM templates t WHERE t.subject_ref = s.id) AS templates
        FROM subjects s JOIN partitions p ON p.id = s.partition_id WHERE p.name = $1 AND s.subject_id = $2`,
       [partition, subjectId],
@@ -227,12 +201,12 @@ export class PostgresGallery implements Gallery {
 
   async listSubjects(partition: string, offset: number, limit: number): Promise<SubjectListing> {
     assertPartitionName(partition);
-    const { rows: counted } = await this.query<{ total: string }>(this.primary,
+    const { rows: counted } = await queryOrUnavailable<{ total: string }>(this.primary,
       'SELECT count(*) AS total FROM subjects s JOIN partitions p ON p.id = s.partition_id WHERE p.name = $1',
       [partition],
     );
-    const { rows } = await this.query<{ subject_id: string; created_at: string; template_count: string; sources: string[] }>(this.primary,
-      `SELECT s.subject_id, ${ISO('s.created_at')} AS created_at, count(t.id) AS template_count,
+    const { rows } = await queryOrUnavailable<{ subject_id: string; created_at: string; template_count: string; sources: string[] }>(this.primary,
+      `SELECT s.subject_id, ${isoText('s.created_at')} AS created_at, count(t.id) AS template_count,
               array_agg(DISTINCT t.source ORDER BY t.source) AS sources
        FROM subjects s JOIN partitions p ON p.id = s.partition_id JOIN templates t ON t.subject_ref = s.id
        WHERE p.name = $1 GROUP BY s.id ORDER BY s.subject_id COLLATE "C" LIMIT $2 OFFSET $3`,
@@ -246,22 +220,22 @@ export class PostgresGallery implements Gallery {
 
   async hasPartition(partition: string): Promise<boolean> {
     assertPartitionName(partition);
-    const { rowCount } = await this.query(this.primary, 'SELECT 1 FROM partitions WHERE name = $1', [partition]);
+    const { rowCount } = await queryOrUnavailable(this.primary, 'SELECT 1 FROM partitions WHERE name = $1', [partition]);
     return (rowCount ?? 0) > 0;
   }
 
   async partitions(): Promise<string[]> {
-    const { rows } = await this.query<{ name: string }>(this.primary, 'SELECT name FROM partitions ORDER BY name COLLATE "C"');
+    const { rows } = await queryOrUnavailable<{ name: string }>(this.primary, 'SELECT name FROM partitions ORDER BY name COLLATE "C"');
     return rows.map((row) => row.name);
   }
 
   async templateModelIds(): Promise<string[]> {
-    const { rows } = await this.query<{ model_id: string }>(this.primary, 'SELECT DISTINCT model_id FROM templates ORDER BY model_id');
+    const { rows } = await queryOrUnavailable<{ model_id: string }>(this.primary, 'SELECT DISTINCT model_id FROM templates ORDER BY model_id');
     return rows.map((row) => row.model_id);
   }
 
   async subjectCounts(): Promise<Record<string, number>> {
-    const { rows } = await this.query<{ name: string; count: string }>(this.primary,
+    const { rows } = await queryOrUnavailable<{ name: string; count: string }>(this.primary,
       'SELECT p.name, count(s.id) AS count FROM partitions p LEFT JOIN subjects s ON s.partition_id = p.id GROUP BY p.name ORDER BY p.name COLLATE "C"',
     );
     return Object.fromEntries(rows.map((row) => [row.name, Number(row.count)]));
@@ -270,7 +244,7 @@ export class PostgresGallery implements Gallery {
   /** There is no separate index to drift from the table: both counts are the table's. */
   async templateCounts(partition: string): Promise<{ sqlite: number; index: number }> {
     assertPartitionName(partition);
-    const { rows } = await this.query<{ count: string }>(this.primary,
+    const { rows } = await queryOrUnavailable<{ count: string }>(this.primary,
       'SELECT count(*) AS count FROM templates WHERE partition_id = (SELECT id FROM partitions WHERE name = $1)',
       [partition],
     );
@@ -281,8 +255,8 @@ export class PostgresGallery implements Gallery {
   /** Healthy while the primary answers (and the standby, when one is configured). */
   async isHealthy(): Promise<boolean> {
     try {
-      await this.query(this.primary, 'SELECT 1');
-      if (this.reader !== this.primary) await this.query(this.reader, 'SELECT 1');
+      await queryOrUnavailable(this.primary, 'SELECT 1');
+      if (this.reader !== this.primary) await queryOrUnavailable(this.reader, 'SELECT 1');
       return true;
     } catch {
       return false;
@@ -309,7 +283,7 @@ export class PostgresGallery implements Gallery {
   private async indexWhenLarge(partition: string): Promise<void> {
     const threshold = this.options.approximateAbove;
     if (threshold === undefined || this.indexed.has(partition)) return;
-    const { rows } = await this.query<{ id: string; templates: string; indexed: boolean }>(this.primary,
+    const { rows } = await queryOrUnavailable<{ id: string; templates: string; indexed: boolean }>(this.primary,
       `SELECT p.id, (SELECT count(*) FROM templates t WHERE t.partition_id = p.id) AS templates,
               EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = 'templates_hnsw_' || p.id) AS indexed
        FROM partitions p WHERE p.name = $1`,
@@ -321,7 +295,7 @@ export class PostgresGallery implements Gallery {
       return;
     }
     if (Number(state.templates) <= threshold) return;
-    const client = await this.connect(this.primary);
+    const client = await connectOrUnavailable(this.primary);
     try {
       const { rows: locked } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`faceserver-hnsw-${state.id}`]);
       if (!locked[0].locked) return;
@@ -337,43 +311,12 @@ export class PostgresGallery implements Gallery {
     }
   }
 
-  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
-    try {
-      return await pool.query<R>(text, params);
-    } catch (error) {
-      throw unavailableAsApiError(error);
-    }
-  }
-
-  private async connect(pool: pg.Pool): Promise<pg.PoolClient> {
-    try {
-      return await pool.connect();
-    } catch (error) {
-      throw unavailableAsApiError(error);
-    }
-  }
-
   private async partitionIdCreating(client: pg.PoolClient, partition: string): Promise<string> {
     const { rows } = await client.query<{ id: string }>(
       'INSERT INTO partitions (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id',
       [partition],
     );
     return rows[0].id;
-  }
-
-  private async withTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.connect(this.primary);
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw unavailableAsApiError(error);
-    } finally {
-      client.release();
-    }
   }
 
   private assertTemplate(vector: Template): void {
