@@ -6,7 +6,7 @@
 // glibc's malloc: jemalloc returns freed pages on a ~10 s timer, so its resident set at one moment says
 // more about that timer than about what is held. This is the run that found faiss-node's search leak
 // (2 KiB a search; scripts/setup.mjs now compiles it fixed).
-//   npm run bench:gallery-memory [-- --scale 1]
+//   npm run bench:gallery-memory [-- --scale 1 --results gallery-memory]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { TemplateCipher } from '../src/security/template-cipher.ts';
 import { seededRandom } from '../tools/seeded-random.ts';
 import { round, writeResults } from './fixtures.ts';
 
-const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '1' }, kind: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { scale: { type: 'string', default: '1' }, kind: { type: 'string' }, results: { type: 'string', default: 'gallery-memory' } } });
 const SCALE = Number(args.scale);
 const DIMENSION = 512;
 const PARTITIONS = ['gate-a', 'gate-b', 'gate-c', 'gate-d'];
@@ -117,5 +117,5 @@ if (args.kind) {
     results[kind] = result;
     console.log(`${kind.padEnd(17)} ${String(result.operations).padStart(7)} ops  RSS after warm-up and each round ${result.rss_after_warm_up_and_each_round_mib.join(' → ')} MiB (${result.growth_mib})  ${result.seconds} s`);
   }
-  writeResults('gallery-memory', { config: { scale: SCALE, soak_requests: SOAK_REQUESTS, rounds: ROUNDS, partitions: PARTITIONS.length, seeded_per_partition: SEEDED_PER_PARTITION, allocator: 'glibc' }, operations: results });
+  writeResults(args.results, { config: { scale: SCALE, soak_requests: SOAK_REQUESTS, rounds: ROUNDS, partitions: PARTITIONS.length, seeded_per_partition: SEEDED_PER_PARTITION, allocator: 'glibc' }, operations: results });
 }

@@ -87,8 +87,7 @@ async function serve(config: Config, logger: Logger, manifest: ModelManifest, lo
   const faces = pool;
   const documents = croppers;
   const photoPool = photos;
-  const { progress } = state;
-  const { audit } = state;
+  const { progress, audit } = state;
   const auth = new AuthService(state.keys, isAuthRequired(config.auth.required, config.host));
   if (!auth.required) logger.warn({ host: config.host }, 'API keys are not required: anyone who can reach this address may call every endpoint (set AUTH_REQUIRED=true to require keys)');
   const metrics = new Metrics(gallery, { pipeline: faces, cropper: documents, photo: photoPool });
