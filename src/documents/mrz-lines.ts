@@ -74,8 +74,10 @@ export function mrzLines(cv: OpenCv, document: RgbImage): MrzLine[] {
 /** the line's pitch from the autocorrelation of its ink per column, and its length in pitches */
 function measureLine(ink: { data: Uint8Array; cols: number }, box: { x: number; y: number; width: number; height: number }): MrzLine | undefined {
   const profile = new Float64Array(box.width);
+  // one view: every read of a Mat's `data` builds a new one through embind
+  const pixels = ink.data;
   for (let y = box.y; y < box.y + box.height; y++) {
-    for (let x = 0; x < box.width; x++) if (ink.data[y * ink.cols + box.x + x]) profile[x]++;
+    for (let x = 0; x < box.width; x++) if (pixels[y * ink.cols + box.x + x]) profile[x]++;
   }
   const first = profile.findIndex((v) => v > 0);
   let last = profile.length - 1;
