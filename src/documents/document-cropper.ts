@@ -11,7 +11,7 @@ import type { DocumentsConfig } from './config.ts';
 import { checkDocument, measureDocument, type DocumentMeasures } from './document-checks.ts';
 import { cropPortrait, detectAcross, FACE_SEARCH_SIDE } from './document-faces.ts';
 import { loadOpenCv, type OpenCv } from './opencv.ts';
-import { formatOfMrz, mrzLines } from './mrz-lines.ts';
+import { formatOfMrz, mrzLines, uprightByMrz, type MrzLine } from './mrz-lines.ts';
 import { clamp, jpeg, resize, rotate, type QuarterTurn } from './raster.ts';
 import { textBoxes } from './text-boxes.ts';
 import type { TextDetector } from './text-detector.ts';
@@ -117,7 +117,11 @@ export class DocumentCropper {
       throw new ApiError('document_too_small', `the document is ${Math.round(Math.max(sides.width, sides.height))} pixels long in the photo; at least ${this.options.minDocumentPixels} are needed: move closer`);
     }
     const straight = this.warp(photo, quad);
-    const { rotation: turn, faces } = await this.orientation(straight.image);
+    // The machine-readable zone is read at most once, and either way up alike: it tells ID-2 from ID-3,
+    // and turns a document without a face upright.
+    let zone: MrzLine[] | undefined;
+    const readZone = () => (zone ??= mrzLines(this.cv, straight.image));
+    const { rotation: turn, faces } = await this.orientation(straight.image, readZone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
@@ -128,7 +132,7 @@ export class DocumentCropper {
       confidence: round(confidence),
       placedBy,
       // ID-2 has ID-3's shape: its machine-readable zone tells them apart
-      documentType: straight.type === 'ID-3' ? formatOfMrz(mrzLines(this.cv, upright)) : straight.type,
+      documentType: straight.type === 'ID-3' ? formatOfMrz(readZone()) : straight.type,
       rotation: uprightTurn(corners),
       measures,
       ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])), portraitScore: round(faces[0].score) } : {}),
@@ -192,10 +196,10 @@ export class DocumentCropper {
   /**
    * Upright is 0 or 180 (the warp already made the long side horizontal). The face detector looks at
    * both turns; ICAO 9303 puts the portrait on the left of a data page, so each face votes, by its
-   * score, for the turn that puts it on the left. With no face the text decides: the machine-readable
-   * zone and most printed lines make the bottom the busier half.
+   * score, for the turn that puts it on the left. With no face the machine-readable zone decides (it is
+   * printed along the bottom), and without one the print: most printed lines make the bottom the busier half.
    */
-  private async orientation(document: RgbImage): Promise<{ rotation: Rotation; faces: FaceBox[] }> {
+  private async orientation(document: RgbImage, readZone: () => MrzLine[]): Promise<{ rotation: Rotation; faces: FaceBox[] }> {
     const scale = Math.min(1, FACE_SEARCH_SIDE / Math.max(document.width, document.height));
     const small = scale < 1 ? await resize(document, Math.round(document.width * scale), Math.round(document.height * scale)) : document;
     const views: Array<{ rotation: 0 | 180; faces: FaceBox[] }> = [];
@@ -215,7 +219,7 @@ export class DocumentCropper {
       const onLeft = (face.x1 + face.x2) / 2 < small.width / 2;
       votes[onLeft ? rotation : ((rotation + 180) % 360) as 0 | 180] += face.score;
     }
-    const rotation: Rotation = votes[0] === votes[180] ? textOrientation(small) : votes[0] > votes[180] ? 0 : 180;
+    const rotation: Rotation = votes[0] === votes[180] ? (uprightByMrz(readZone()) ?? textOrientation(small)) : votes[0] > votes[180] ? 0 : 180;
     // the portrait as seen upright, else as seen the other way up and turned; back to full size
     const same = views.find((v) => v.rotation === rotation)!.faces;
     const other = views.find((v) => v.rotation !== rotation)!.faces;

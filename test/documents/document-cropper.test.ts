@@ -66,6 +66,16 @@ describe('DocumentCropper', () => {
     await expect(cropper.crop(image.subarray(0, image.length >> 1))).rejects.toMatchObject({ code: 'unsupported_media_type' });
   });
 
+  it('turns a card back without a face upright by its machine-readable zone, though its barcode is the busier print', async () => {
+    // card-cmw-plain_desk-1501 and -11501 were returned upside down while print density decided
+    for (const copy of [0, 1]) {
+      const scene = await evalScene('77_card-cmw.png', 'plain_desk', copy);
+      const { corners } = await cropper.crop(scene.image);
+      const distances = scene.corners.map(([x, y]) => Math.hypot(x - corners[0][0], y - corners[0][1]));
+      expect(distances.indexOf(Math.min(...distances)), `copy ${copy}`).toBe(0);
+    }
+  });
+
   it('places a document whose outline is lost in the background from its print, with a lower confidence', async () => {
     // pass-cze2-photo_background-11501: no outline is found; the document was refused before the text fallback
     const scene = await evalScene('100_pass-cze2.jpg', 'photo_background', 1);
