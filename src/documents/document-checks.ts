@@ -45,9 +45,11 @@ export function measureDocument(cv: OpenCv, image: RgbImage): DocumentMeasures {
     const sharpness = deviation.doubleAt(0, 0) ** 2;
 
     const clipped = keep(new cv.Mat(height, width, cv.CV_8UC1));
+    // one view of each: every read of a Mat's `data` builds a new view through embind (most of this check's time)
     const pixels = small.data;
+    const mask = clipped.data;
     for (let p = 0; p < width * height; p++) {
-      clipped.data[p] = pixels[3 * p] >= CLIPPED && pixels[3 * p + 1] >= CLIPPED && pixels[3 * p + 2] >= CLIPPED ? 255 : 0;
+      mask[p] = pixels[3 * p] >= CLIPPED && pixels[3 * p + 1] >= CLIPPED && pixels[3 * p + 2] >= CLIPPED ? 255 : 0;
     }
     const labels = keep(new cv.Mat());
     const stats = keep(new cv.Mat());

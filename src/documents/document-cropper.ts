@@ -1,16 +1,17 @@
 import { ApiError } from '../errors.ts';
 import type { PipelineConfig } from '../pipeline/config.ts';
-import { decodeImage } from '../pipeline/decode.ts';
+import { Picture } from '../pipeline/picture.ts';
+import { decodeImage, imageFormat } from '../pipeline/decode.ts';
 import { loadModelManifest } from '../pipeline/model-manifest.ts';
 import { loadModel } from '../pipeline/models/registry.ts';
 import type { FaceDetector } from '../pipeline/models/roles.ts';
-import type { FaceBox, RgbImage } from '../pipeline/types.ts';
+import type { Detection, FaceBox, RgbImage } from '../pipeline/types.ts';
 import { searchDocument, SEARCH_LONG_SIDE } from './document-finder.ts';
 import type { DocumentsConfig } from './config.ts';
 import { checkDocument, measureDocument, type DocumentMeasures } from './document-checks.ts';
 import { cropPortrait, detectAcross, FACE_SEARCH_SIDE } from './document-faces.ts';
 import { loadOpenCv, type OpenCv } from './opencv.ts';
-import { formatOfMrz, mrzLines } from './mrz-lines.ts';
+import { formatOfMrz, mrzLines, uprightByMrz, type MrzLine } from './mrz-lines.ts';
 import { clamp, jpeg, resize, rotate, type QuarterTurn } from './raster.ts';
 import { textBoxes } from './text-boxes.ts';
 import type { TextDetector } from './text-detector.ts';
@@ -68,26 +69,27 @@ export class DocumentCropper {
   private constructor(
     private readonly cv: OpenCv,
     private readonly faces: FaceDetector,
+    /** the bundle's portrait detector, when it has one: a second look where `faces` finds no portrait */
+    private readonly portraits: FaceDetector | undefined,
     /** the bundle's text detector, when it has one: where no outline is found, the print places the document */
     private readonly text: TextDetector | undefined,
     private readonly options: CropperOptions,
   ) {}
 
-  /** Loads OpenCV, the model bundle's face detector and its text detector (whatever kinds its manifest names). */
+  /** Loads OpenCV and the model bundle's face, portrait and text detectors (whatever kinds its manifest names). */
   static async create(modelsDir: string, pipeline: PipelineConfig, options: CropperOptions): Promise<DocumentCropper> {
-    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection', 'text']);
+    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection', 'portrait', 'text']);
     const detector = await loadModel('detection', manifest.roles.detection!, manifest, pipeline);
+    const portraits = manifest.roles.portrait ? await loadModel('portrait', manifest.roles.portrait, manifest, pipeline) : undefined;
     const text = manifest.roles.text ? await loadModel('text', manifest.roles.text, manifest, pipeline) : undefined;
-    return new DocumentCropper(await loadOpenCv(), detector, text, options);
+    return new DocumentCropper(await loadOpenCv(), detector, portraits, text, options);
   }
 
   async crop(bytes: Uint8Array): Promise<CroppedDocument> {
-    const photo = await decodePhoto(bytes, this.options.maxImagePixels);
-    const scale = Math.min(1, SEARCH_LONG_SIDE / Math.max(photo.width, photo.height));
-    const small = scale < 1 ? await resize(photo, Math.round(photo.width * scale), Math.round(photo.height * scale)) : photo;
-    const toPhoto = (quad: Quad) => quad.map(([x, y]): Vec => [((x + 0.5) * photo.width) / small.width - 0.5, ((y + 0.5) * photo.height) / small.height - 0.5]) as Quad;
-
+    const { small, photo: decoding } = await decodeForSearch(bytes, this.options.maxImagePixels);
     const found = searchDocument(this.cv, small);
+    const photo = await decoding;
+    const toPhoto = (quad: Quad) => quad.map(([x, y]): Vec => [((x + 0.5) * photo.width) / small.width - 0.5, ((y + 0.5) * photo.height) / small.height - 0.5]) as Quad;
     let quad: Quad;
     let confidence: number;
     let placedBy: CroppedDocument['placedBy'];
@@ -115,7 +117,11 @@ export class DocumentCropper {
       throw new ApiError('document_too_small', `the document is ${Math.round(Math.max(sides.width, sides.height))} pixels long in the photo; at least ${this.options.minDocumentPixels} are needed: move closer`);
     }
     const straight = this.warp(photo, quad);
-    const { rotation: turn, faces } = await this.orientation(straight.image);
+    // The machine-readable zone is read at most once, and either way up alike: it tells ID-2 from ID-3,
+    // and turns a document without a face upright.
+    let zone: MrzLine[] | undefined;
+    const readZone = () => (zone ??= mrzLines(this.cv, straight.image));
+    const { rotation: turn, faces } = await this.orientation(straight.image, readZone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
@@ -126,7 +132,7 @@ export class DocumentCropper {
       confidence: round(confidence),
       placedBy,
       // ID-2 has ID-3's shape: its machine-readable zone tells them apart
-      documentType: straight.type === 'ID-3' ? formatOfMrz(mrzLines(this.cv, upright)) : straight.type,
+      documentType: straight.type === 'ID-3' ? formatOfMrz(readZone()) : straight.type,
       rotation: uprightTurn(corners),
       measures,
       ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])), portraitScore: round(faces[0].score) } : {}),
@@ -177,18 +183,29 @@ export class DocumentCropper {
   }
 
   /**
+   * Faces on the document as it lies: the face detector's, else the portrait detector's. On the eval set
+   * (benchmarks/results/cropper.json) BlazeFace misses portraits that blur has softened, which UltraFace
+   * finds, and UltraFace sees no face at all in the print of the 64 card backs (none above 0.2) when it
+   * looks at the whole document: in tiles or pieces it does, so it gets the whole document, letterboxed.
+   */
+  private async portraitFaces(document: RgbImage): Promise<Detection[]> {
+    const faces = (await detectAcross(this.faces, document)).filter((f) => f.score >= PORTRAIT_MIN_SCORE);
+    return faces.length > 0 || !this.portraits ? faces : this.portraits.detect(new Picture(document), { tiles: false });
+  }
+
+  /**
    * Upright is 0 or 180 (the warp already made the long side horizontal). The face detector looks at
    * both turns; ICAO 9303 puts the portrait on the left of a data page, so each face votes, by its
-   * score, for the turn that puts it on the left. With no face the text decides: the machine-readable
-   * zone and most printed lines make the bottom the busier half.
+   * score, for the turn that puts it on the left. With no face the machine-readable zone decides (it is
+   * printed along the bottom), and without one the print: most printed lines make the bottom the busier half.
    */
-  private async orientation(document: RgbImage): Promise<{ rotation: Rotation; faces: FaceBox[] }> {
+  private async orientation(document: RgbImage, readZone: () => MrzLine[]): Promise<{ rotation: Rotation; faces: FaceBox[] }> {
     const scale = Math.min(1, FACE_SEARCH_SIDE / Math.max(document.width, document.height));
     const small = scale < 1 ? await resize(document, Math.round(document.width * scale), Math.round(document.height * scale)) : document;
     const views: Array<{ rotation: 0 | 180; faces: FaceBox[] }> = [];
     for (const rotation of [0, 180] as const) {
       const view = rotation === 0 ? small : await rotate(small, rotation);
-      views.push({ rotation, faces: (await detectAcross(this.faces, view)).filter((f) => f.score >= PORTRAIT_MIN_SCORE) });
+      views.push({ rotation, faces: await this.portraitFaces(view) });
       // a clear face settles it: the other way up only matters when the face is doubtful or missing
       if ((views[0].faces[0]?.score ?? 0) >= CLEAR_FACE_SCORE) {
         views.push({ rotation: 180, faces: [] });
@@ -202,7 +219,7 @@ export class DocumentCropper {
       const onLeft = (face.x1 + face.x2) / 2 < small.width / 2;
       votes[onLeft ? rotation : ((rotation + 180) % 360) as 0 | 180] += face.score;
     }
-    const rotation: Rotation = votes[0] === votes[180] ? textOrientation(small) : votes[0] > votes[180] ? 0 : 180;
+    const rotation: Rotation = votes[0] === votes[180] ? (uprightByMrz(readZone()) ?? textOrientation(small)) : votes[0] > votes[180] ? 0 : 180;
     // the portrait as seen upright, else as seen the other way up and turned; back to full size
     const same = views.find((v) => v.rotation === rotation)!.faces;
     const other = views.find((v) => v.rotation !== rotation)!.faces;
@@ -236,9 +253,28 @@ function uprightTurn(corners: Quad): Rotation {
   return ((((360 - Math.round(degrees / 90) * 90) % 360) + 360) % 360) as Rotation;
 }
 
-async function decodePhoto(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
+/**
+ * The photo shrunk to SEARCH_LONG_SIDE for the search, and at full size for the warp. Both are decoded from
+ * the bytes: the small one shrunk while it is decoded (cheap for a JPEG), the full one in libvips' threads
+ * while the search runs on this thread, which takes the 12-megapixel decode off the crop's critical path.
+ * JPEG 2000 is decoded on this thread (OpenJPEG), so once, and shrunk.
+ */
+async function decodeForSearch(bytes: Uint8Array, maxPixels: number): Promise<{ small: RgbImage; photo: Promise<RgbImage> }> {
+  if (imageFormat(bytes) === 'jp2') {
+    const photo = await decodePhoto(bytes, maxPixels);
+    const scale = Math.min(1, SEARCH_LONG_SIDE / Math.max(photo.width, photo.height));
+    return { small: scale < 1 ? await resize(photo, Math.round(photo.width * scale), Math.round(photo.height * scale)) : photo, photo: Promise.resolve(photo) };
+  }
+  const photo = decodePhoto(bytes, maxPixels);
+  // Nothing awaits the full decode until the search is done; should it fail, the small one has failed the
+  // same way and its error is the one thrown, or the await after the search throws it.
+  photo.catch(() => undefined);
+  return { small: await decodePhoto(bytes, maxPixels, SEARCH_LONG_SIDE), photo };
+}
+
+async function decodePhoto(bytes: Uint8Array, maxPixels: number, fitWithin?: number): Promise<RgbImage> {
   try {
-    return await decodeImage(bytes, maxPixels);
+    return await decodeImage(bytes, maxPixels, { fitWithin });
   } catch (error) {
     // For this JSON API "not an image" is the reference's 415, whatever the reason the bytes were refused.
     if (error instanceof ApiError && (error.code === 'unsupported_image_format' || error.code === 'image_decode_failed')) {

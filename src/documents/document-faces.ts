@@ -18,16 +18,21 @@ const FACE_PIECE_ASPECT = 1.6;
 /** The printed portrait's crop around the detected face box: head and shoulders, as on the document. */
 const PORTRAIT_MARGIN = { side: 0.35, top: 0.45, bottom: 0.35 };
 
-/** Faces on a landscape image, best first, looked for in pieces of FACE_PIECE_ASPECT when it is longer. */
+/**
+ * Faces on a landscape image, best first, looked for in pieces of FACE_PIECE_ASPECT when it is longer.
+ * Never in the detector's tiles, which are for small faces in large photos: a printed portrait is large
+ * at FACE_SEARCH_SIDE, and in tiles BlazeFace imagined faces (0.79–0.80) in a card back's print, at the
+ * cost of nine more runs for every side of a document that shows no face.
+ */
 export async function detectAcross(detector: FaceDetector, image: RgbImage): Promise<Detection[]> {
   const pieces = Math.ceil(image.width / image.height / FACE_PIECE_ASPECT - 0.05);
-  if (pieces <= 1) return detector.detect(new Picture(image));
+  if (pieces <= 1) return detector.detect(new Picture(image), { tiles: false });
   const width = Math.round(image.height * FACE_PIECE_ASPECT);
   const faces: Detection[] = [];
   for (let k = 0; k < pieces; k++) {
     const left = Math.round(((image.width - width) * k) / (pieces - 1));
     const piece = await extract(image, { left, top: 0, width, height: image.height });
-    for (const f of await detector.detect(new Picture(piece))) {
+    for (const f of await detector.detect(new Picture(piece), { tiles: false })) {
       faces.push({ ...f, x1: f.x1 + left, x2: f.x2 + left, ...(f.eyes ? { eyes: [{ x: f.eyes[0].x + left, y: f.eyes[0].y }, { x: f.eyes[1].x + left, y: f.eyes[1].y }] } : {}) });
     }
   }

@@ -23,6 +23,21 @@ const HOUGH_CANNY_HIGH = [60, 24];
 /** longest line segments paired into quads */
 const MAX_SEGMENTS = 30;
 
+/**
+ * longest side pair over the other, as seen: a card's front and back scanned side by side is 3.2 to 1,
+ * and tilted away from the camera it looks longer still (4.0 on a generated photo)
+ */
+const MAX_SHAPE = 5;
+
+/** largest angle between opposite sides taken as nearly parallel */
+const PARALLEL_SIDES = (25 * Math.PI) / 180;
+
+/** largest angle between opposite sides that converge (strong perspective): 55° was measured on a generated photo */
+const CONVERGING_SIDES = (60 * Math.PI) / 180;
+
+/** least angle between adjacent sides */
+const ADJACENT_SIDES = (50 * Math.PI) / 180;
+
 /** A document smaller than this share of the photo is not looked for (a photo on it would be found instead). */
 const MIN_AREA_SHARE = 0.06;
 
@@ -63,6 +78,12 @@ export interface FoundQuad {
   support: number;
 }
 
+/** a quad to score; `tilted` when two of its opposite sides converge more than PARALLEL_SIDES allows */
+interface Candidate {
+  quad: Quad;
+  tilted: boolean;
+}
+
 export type SearchOutcome =
   | { kind: 'found'; quad: Quad; confidence: number }
   | { kind: 'cut'; quad: Quad }
@@ -97,14 +118,14 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
     let best: FoundQuad | undefined;
     let bestScore = 0;
     let cut: { quad: Quad; score: number } | undefined;
-    const candidates: Quad[] = [];
+    const candidates: Candidate[] = [];
     // Lines are looked for at half the search scale, where print has blurred into blobs and no longer
     // makes long straight segments, while the document's sides still do.
     const half = keep(new cv.Mat());
     cv.pyrDown(smooth, half);
     for (const high of HOUGH_CANNY_HIGH) {
       cv.Canny(half, edges, high / 2, high);
-      for (const quad of lineQuads(cv, edges, half.cols, half.rows)) candidates.push(quad.map(([x, y]) => [x * 2 + 0.5, y * 2 + 0.5]) as Quad);
+      for (const { quad, tilted } of lineQuads(cv, edges, half.cols, half.rows)) candidates.push({ quad: quad.map(([x, y]) => [x * 2 + 0.5, y * 2 + 0.5]) as Quad, tilted });
     }
     for (const high of CANNY_HIGH) {
       cv.Canny(smooth, edges, high / 2, high);
@@ -112,13 +133,13 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
       cv.dilate(edges, dilated, kernel);
       for (const polygon of hullPolygons(cv, dilated, imageArea * MIN_AREA_SHARE)) {
         const rough = quadFromPolygon(polygon);
-        if (rough) candidates.push(rough);
+        if (rough) candidates.push({ quad: rough, tilted: false });
       }
     }
     // Score every candidate by its rough outline; refine only the best few (refining is the costly part).
-    const scored: Array<{ quad: Quad; score: number }> = [];
+    const scored: Array<Candidate & { score: number }> = [];
     const seen = new Set<string>();
-    for (const rough of candidates) {
+    for (const { quad: rough, tilted } of candidates) {
       // contours at several thresholds and overlapping segments give the same quad many times
       const key = rough.map(([x, y]) => `${Math.round(x / 3)},${Math.round(y / 3)}`).join(' ');
       if (seen.has(key) || !plausible(rough, imageArea)) continue;
@@ -129,7 +150,9 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
         supports.push(sideSupport(gradient, rough[i], rough[(i + 1) % 4], ROUGH_SUPPORT_REACH, ROUGH_SAMPLE_STEP));
         if (supports[i] < MIN_SIDE_SUPPORT) unseen++;
       }
-      if (unseen > 1) continue;
+      // a strongly tilted outline is believed only when all of it is seen: among the many more quads that
+      // converging sides make, one with a side unseen is too often made of clutter (or taken for a cut one)
+      if (unseen > 1 || (unseen === 1 && tilted)) continue;
       if (unseen === 1) {
         const side = supports.findIndex((v) => v < MIN_SIDE_SUPPORT);
         const othersStrong = supports.every((v, i) => i === side || v >= STRONG_SIDE_SUPPORT);
@@ -141,14 +164,14 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
         }
         if (!acceptable(supports)) continue;
       }
-      scored.push({ quad: rough, score: outlineScore(rough, supports) });
+      scored.push({ quad: rough, tilted, score: outlineScore(rough, supports) });
     }
     scored.sort((x, y) => y.score - x.score);
-    for (const { quad: rough } of scored.slice(0, REFINED_CANDIDATES)) {
+    for (const { quad: rough, tilted } of scored.slice(0, REFINED_CANDIDATES)) {
       const quad = refineQuad(gradient, rough) ?? rough;
       if (!plausible(quad, imageArea)) continue;
       const supports = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
-      if (!acceptable(supports)) continue;
+      if (!(tilted ? acceptableTilted(supports) : acceptable(supports))) continue;
       const score = outlineScore(quad, supports);
       if (score > bestScore) {
         best = { quad, support: supports.reduce((sum, v) => sum + v, 0) / 4 };
@@ -172,6 +195,15 @@ function acceptable(supports: number[]): boolean {
   if (supports.every((v) => v >= MIN_SIDE_SUPPORT)) return true;
   const weakest = Math.min(...supports);
   return weakest >= FAINT_SIDE_SUPPORT && supports.filter((v) => v >= STRONG_SIDE_SUPPORT).length >= 3;
+}
+
+/**
+ * A strongly tilted outline: every side seen, three of them clearly. A house's gable and the wall under
+ * it make such a quad, seen only in patches (0.49–0.84 of each side), where a tilted card's sides are
+ * seen along 0.89–1.00 of their length but for a short side (0.50).
+ */
+function acceptableTilted(supports: number[]): boolean {
+  return supports.every((v) => v >= MIN_SIDE_SUPPORT) && supports.filter((v) => v >= STRONG_SIDE_SUPPORT).length >= 3;
 }
 
 /**
@@ -236,7 +268,8 @@ function hullPolygons(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, minArea: n
         if (cv.contourArea(hull) < minArea) continue;
         cv.approxPolyDP(hull, approx, 0.015 * cv.arcLength(hull, true), true);
         const points: Vec[] = [];
-        for (let k = 0; k < approx.rows; k++) points.push([approx.data32S[2 * k], approx.data32S[2 * k + 1]]);
+        const xy = approx.data32S;
+        for (let k = 0; k < approx.rows; k++) points.push([xy[2 * k], xy[2 * k + 1]]);
         if (points.length >= 4 && points.length <= 10) polygons.push(points);
       } finally {
         contour.delete();
@@ -256,14 +289,15 @@ function hullPolygons(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, minArea: n
  * lines cross at four corners. Survives what defeats contours: a background whose edges run into the
  * document's, and a finger over a corner (the sides' lines still meet behind it).
  */
-function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number, height: number): Quad[] {
+function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number, height: number): Candidate[] {
   const found = new cv.Mat();
   const minSide = Math.min(width, height);
   let segments: Segment[] = [];
   try {
     cv.HoughLinesP(edges, found, 1, Math.PI / 180, 30, minSide * 0.1, 4);
+    const ends = found.data32S;
     for (let i = 0; i < found.rows; i++) {
-      const [x1, y1, x2, y2] = found.data32S.subarray(4 * i, 4 * i + 4);
+      const [x1, y1, x2, y2] = ends.subarray(4 * i, 4 * i + 4);
       segments.push({ a: [x1, y1], b: [x2, y2], angle: Math.atan2(y2 - y1, x2 - x1), length: Math.hypot(x2 - x1, y2 - y1) });
     }
   } finally {
@@ -275,22 +309,28 @@ function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number
     return Math.min(d, Math.PI - d);
   };
   const distanceToLine = (s: Segment, p: Vec) => Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / Math.hypot(s.b[0] - s.a[0], s.b[1] - s.a[1]);
-  const pairs: Array<[Segment, Segment]> = [];
+  // Opposite sides: nearly parallel, or converging as a strongly tilted document's sides do (one pair of a
+  // quad must still be nearly parallel, which keeps the number of quads tried in check).
+  const parallel: Array<[Segment, Segment]> = [];
+  const converging: Array<[Segment, Segment]> = [];
   for (let i = 0; i < segments.length; i++) {
     for (let j = i + 1; j < segments.length; j++) {
       const [s, t] = [segments[i], segments[j]];
-      if (turn(s.angle, t.angle) < (25 * Math.PI) / 180 && distanceToLine(s, [(t.a[0] + t.b[0]) / 2, (t.a[1] + t.b[1]) / 2]) > minSide * 0.12) pairs.push([s, t]);
+      if (distanceToLine(s, [(t.a[0] + t.b[0]) / 2, (t.a[1] + t.b[1]) / 2]) <= minSide * 0.12) continue;
+      const angle = turn(s.angle, t.angle);
+      if (angle < PARALLEL_SIDES) parallel.push([s, t]);
+      else if (angle < CONVERGING_SIDES) converging.push([s, t]);
     }
   }
-  const quads: Quad[] = [];
-  for (let i = 0; i < pairs.length; i++) {
-    for (let j = i + 1; j < pairs.length; j++) {
-      const [p, q] = [pairs[i], pairs[j]];
-      if (turn(p[0].angle, q[0].angle) < (50 * Math.PI) / 180) continue;
-      const corners = [lineIntersection(p[0].a, p[0].b, q[0].a, q[0].b), lineIntersection(q[0].a, q[0].b, p[1].a, p[1].b), lineIntersection(p[1].a, p[1].b, q[1].a, q[1].b), lineIntersection(q[1].a, q[1].b, p[0].a, p[0].b)];
-      if (corners.some((c) => !c)) continue;
-      quads.push(orderQuad(corners as Vec[]));
-    }
+  const quads: Candidate[] = [];
+  const quadOf = (p: [Segment, Segment], q: [Segment, Segment], tilted: boolean) => {
+    if (turn(p[0].angle, q[0].angle) < ADJACENT_SIDES || turn(p[0].angle, q[1].angle) < ADJACENT_SIDES) return;
+    const corners = [lineIntersection(p[0].a, p[0].b, q[0].a, q[0].b), lineIntersection(q[0].a, q[0].b, p[1].a, p[1].b), lineIntersection(p[1].a, p[1].b, q[1].a, q[1].b), lineIntersection(q[1].a, q[1].b, p[0].a, p[0].b)];
+    if (corners.every((c) => c)) quads.push({ quad: orderQuad(corners as Vec[]), tilted });
+  };
+  for (let i = 0; i < parallel.length; i++) {
+    for (let j = i + 1; j < parallel.length; j++) quadOf(parallel[i], parallel[j], false);
+    for (const q of converging) quadOf(parallel[i], q, true);
   }
   return quads;
 }
@@ -372,7 +412,7 @@ function plausible(quad: Quad, imageArea: number): boolean {
   const long = Math.max(sides[0], sides[2]) / Math.min(sides[0], sides[2]);
   const tall = Math.max(sides[1], sides[3]) / Math.min(sides[1], sides[3]);
   const shape = (sides[0] + sides[2]) / (sides[1] + sides[3]);
-  return long < 2.5 && tall < 2.5 && shape > 1 / 4 && shape < 4;
+  return long < 2.5 && tall < 2.5 && shape > 1 / MAX_SHAPE && shape < MAX_SHAPE;
 }
 
 /**

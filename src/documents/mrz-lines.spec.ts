@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../test/helpers/fixtures.ts';
 import type { RgbImage } from '../pipeline/types.ts';
-import { formatOfMrz, mrzLines } from './mrz-lines.ts';
+import { formatOfMrz, mrzLines, uprightByMrz } from './mrz-lines.ts';
 import { loadOpenCv } from './opencv.ts';
 
 // The idcards fixtures are flat scans of data pages, so each is a straightened document as the cropper
@@ -39,7 +39,21 @@ describe('mrzLines', () => {
 
   it('keeps ID-3 without clear evidence: no zone, or lines of both counts', () => {
     expect(formatOfMrz([])).toBe('ID-3');
-    expect(formatOfMrz([{ characters: 36, periodicity: 0.6 }])).toBe('ID-3');
-    expect(formatOfMrz([{ characters: 36, periodicity: 0.6 }, { characters: 36, periodicity: 0.5 }, { characters: 44, periodicity: 0.6 }])).toBe('ID-3');
+    expect(formatOfMrz([{ characters: 36, periodicity: 0.6, centre: 0.9 }])).toBe('ID-3');
+    expect(formatOfMrz([{ characters: 36, periodicity: 0.6, centre: 0.8 }, { characters: 36, periodicity: 0.5, centre: 0.85 }, { characters: 44, periodicity: 0.6, centre: 0.9 }])).toBe('ID-3');
+  });
+});
+
+describe('uprightByMrz', () => {
+  it.each(['77_card-cmw.png', '0_id-esp.png', '100_pass-hrv.jpg'])('finds the zone at the bottom of %s, and at the top when it is upside down', async (file) => {
+    // 77_card-cmw.png: its barcode makes the top the busier half, so print density alone turned it over
+    const cv = await loadOpenCv();
+    expect(uprightByMrz(mrzLines(cv, await scan(file)))).toBe(0);
+    expect(uprightByMrz(mrzLines(cv, await scan(file, 180)))).toBe(180);
+  });
+
+  it('says nothing without a zone of two lines', () => {
+    expect(uprightByMrz([])).toBeUndefined();
+    expect(uprightByMrz([{ characters: 44, periodicity: 0.6, centre: 0.1 }])).toBeUndefined();
   });
 });

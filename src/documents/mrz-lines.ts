@@ -33,6 +33,8 @@ export interface MrzLine {
   characters: number;
   /** normalised autocorrelation of the ink at the pitch, 0–1 */
   periodicity: number;
+  /** where the line's middle is, down the document: 0 at its top edge, 1 at its bottom */
+  centre: number;
 }
 
 /** The monospaced, nearly full-width lines of the document (upright or upside down): its MRZ lines, top to bottom. */
@@ -56,26 +58,28 @@ export function mrzLines(cv: OpenCv, document: RgbImage): MrzLine[] {
     cv.morphologyEx(ink, joined, cv.MORPH_CLOSE, keep(cv.getStructuringElement(cv.MORPH_RECT, new cv.Size(LINE_KERNEL.width, LINE_KERNEL.height))));
     const contours = keep(new cv.MatVector());
     cv.findContours(joined, contours, keep(new cv.Mat()), cv.RETR_EXTERNAL, cv.CHAIN_APPROX_SIMPLE);
-    const lines: Array<{ y: number; line: MrzLine }> = [];
+    const lines: MrzLine[] = [];
     for (let i = 0; i < contours.size(); i++) {
       const contour = contours.get(i);
       const box = cv.boundingRect(contour);
       contour.delete();
       if (box.width < MIN_LINE_SHARE * width || box.height < LINE_HEIGHT_SHARE.min * height || box.height > LINE_HEIGHT_SHARE.max * height) continue;
       const line = measureLine(ink, box);
-      if (line && line.periodicity >= MIN_PERIODICITY) lines.push({ y: box.y, line });
+      if (line && line.periodicity >= MIN_PERIODICITY) lines.push({ ...line, centre: (box.y + box.height / 2) / height });
     }
-    return lines.sort((a, b) => a.y - b.y).map((l) => l.line);
+    return lines.sort((a, b) => a.centre - b.centre);
   } finally {
     for (const mat of mats) mat.delete();
   }
 }
 
 /** the line's pitch from the autocorrelation of its ink per column, and its length in pitches */
-function measureLine(ink: { data: Uint8Array; cols: number }, box: { x: number; y: number; width: number; height: number }): MrzLine | undefined {
+function measureLine(ink: { data: Uint8Array; cols: number }, box: { x: number; y: number; width: number; height: number }): Omit<MrzLine, 'centre'> | undefined {
   const profile = new Float64Array(box.width);
+  // one view: every read of a Mat's `data` builds a new one through embind
+  const pixels = ink.data;
   for (let y = box.y; y < box.y + box.height; y++) {
-    for (let x = 0; x < box.width; x++) if (ink.data[y * ink.cols + box.x + x]) profile[x]++;
+    for (let x = 0; x < box.width; x++) if (pixels[y * ink.cols + box.x + x]) profile[x]++;
   }
   const first = profile.findIndex((v) => v > 0);
   let last = profile.length - 1;
@@ -118,4 +122,15 @@ function linesOf(lines: readonly MrzLine[], format: keyof typeof CHARACTERS_PER_
  */
 export function formatOfMrz(lines: readonly MrzLine[]): 'ID-2' | 'ID-3' {
   return linesOf(lines, 'ID-2') >= 2 && linesOf(lines, 'ID-3') === 0 ? 'ID-2' : 'ID-3';
+}
+
+/**
+ * Which way up the zone says the document is: ICAO 9303 prints it along the bottom edge of every format
+ * (TD1 card backs, TD2 and TD3 data pages), so zone lines in the top half mean the document is upside
+ * down. Undefined without a zone of two or more lines.
+ */
+export function uprightByMrz(lines: readonly MrzLine[]): 0 | 180 | undefined {
+  if (lines.length < 2) return undefined;
+  const centre = lines.reduce((sum, l) => sum + l.centre, 0) / lines.length;
+  return centre > 0.5 ? 0 : 180;
 }

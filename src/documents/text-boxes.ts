@@ -31,7 +31,9 @@ export function textBoxes(cv: OpenCv, map: TextMap): TextBox[] {
   const keep = <T extends { delete(): void }>(mat: T): T => (mats.push(mat), mat);
   try {
     const bitmap = keep(new cv.Mat(map.height, map.width, cv.CV_8U));
-    for (let i = 0; i < map.probability.length; i++) bitmap.data[i] = map.probability[i] > BINARY_THRESHOLD ? 255 : 0;
+    // one view: every read of a Mat's `data` builds a new one through embind
+    const pixels = bitmap.data;
+    for (let i = 0; i < map.probability.length; i++) pixels[i] = map.probability[i] > BINARY_THRESHOLD ? 255 : 0;
     const contours = keep(new cv.MatVector());
     const hierarchy = keep(new cv.Mat());
     cv.findContours(bitmap, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);

@@ -41,6 +41,41 @@ describe('DocumentCropper', () => {
     }
   });
 
+  it('finds a portrait blur has softened past the face detector with the portrait detector, and none on blurred card backs', async () => {
+    // id-usa-blur-16201: BlazeFace's best face on it scores 0.46; UltraFace finds it (0.82)
+    const blurred = await cropper.crop((await evalScene('33_id-usa.jpg', 'blur', 1)).image);
+    expect(blurred.portrait).toBeInstanceOf(Buffer);
+    // id-che-blur-5101 and -15101: BlazeFace imagined faces in this card back's print when it looked in tiles
+    for (const copy of [0, 1]) expect((await cropper.crop((await evalScene('100_id-che.jpg', 'blur', copy)).image)).portrait).toBeUndefined();
+  });
+
+  it('finds documents tilted so far that two opposite sides converge by up to 55°, and takes no gable for one', async () => {
+    // id-usa-strong_perspective-4201 (a two-card strip, its portrait with it) and -3301: both were wrong outlines (Jaccard 0.72 and 0.14)
+    for (const file of ['33_id-usa.jpg', '100_id-usa.jpg']) {
+      const scene = await evalScene(file, 'strong_perspective');
+      const result = await cropper.crop(scene.image);
+      expect(smartDocJaccard(scene.corners, result.corners, 1000, 700), file).toBeGreaterThan(0.9);
+      if (file === '33_id-usa.jpg') expect(result.portrait).toBeInstanceOf(Buffer);
+    }
+    // a house whose gable and wall make a converging quad seen in patches
+    await expect(cropper.crop(fixture('nonfaces/01.jpg'))).rejects.toMatchObject({ code: 'document_not_found' });
+  });
+
+  it('refuses a truncated photo as not an image, whichever of its two decodes fails first', async () => {
+    const { image } = await evalScene('100_pass-hrv.jpg', 'plain_desk');
+    await expect(cropper.crop(image.subarray(0, image.length >> 1))).rejects.toMatchObject({ code: 'unsupported_media_type' });
+  });
+
+  it('turns a card back without a face upright by its machine-readable zone, though its barcode is the busier print', async () => {
+    // card-cmw-plain_desk-1501 and -11501 were returned upside down while print density decided
+    for (const copy of [0, 1]) {
+      const scene = await evalScene('77_card-cmw.png', 'plain_desk', copy);
+      const { corners } = await cropper.crop(scene.image);
+      const distances = scene.corners.map(([x, y]) => Math.hypot(x - corners[0][0], y - corners[0][1]));
+      expect(distances.indexOf(Math.min(...distances)), `copy ${copy}`).toBe(0);
+    }
+  });
+
   it('places a document whose outline is lost in the background from its print, with a lower confidence', async () => {
     // pass-cze2-photo_background-11501: no outline is found; the document was refused before the text fallback
     const scene = await evalScene('100_pass-cze2.jpg', 'photo_background', 1);

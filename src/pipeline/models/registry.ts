@@ -12,20 +12,24 @@ import { HopenetPose } from './hopenet.ts';
 import { Landmark68 } from './landmark68.ts';
 import { MiniFasNetPad } from './minifasnet.ts';
 import { declaredInputShape, openSession, type InferenceSession } from './onnx.ts';
-import type { RoleModels } from './roles.ts';
+import type { FaceDetector, RoleModels } from './roles.ts';
 import { UltraFaceDetector } from './ultraface.ts';
 
 type Factory<R extends OnnxRole> = (session: InferenceSession, config: PipelineConfig) => RoleModels[R];
+
+/** kinds that can serve as a face detector: the pipeline's detection model, and the cropper's portrait detector */
+const FACE_DETECTORS: Record<string, (session: InferenceSession, config: PipelineConfig) => FaceDetector> = {
+  'blazeface-back-256': (session, config) => new BlazeFaceDetector(session, config.detection),
+  'ultraface-rfb320': (session, config) => new UltraFaceDetector(session, config.detection),
+};
 
 /**
  * Manifest `kind` → class, per role. Supporting another model bundle (say SCRFD + ArcFace) means adding
  * its classes here and shipping its manifest; nothing else in the pipeline looks at kinds.
  */
 export const MODEL_KINDS: { [R in OnnxRole]: Record<string, Factory<R>> } = {
-  detection: {
-    'blazeface-back-256': (session, config) => new BlazeFaceDetector(session, config.detection),
-    'ultraface-rfb320': (session, config) => new UltraFaceDetector(session, config.detection),
-  },
+  detection: FACE_DETECTORS,
+  portrait: FACE_DETECTORS,
   landmarks: {
     'mediapipe-mesh-468': (session) => new MediaPipeFaceMesh(session),
     'landmark68-gray64': (session) => new Landmark68(session),

@@ -83,4 +83,9 @@ export interface RoleModels {
   segmentation: PersonSegmenter;
   /** text probability map (the ID-document cropper, when no outline is found); the biometric pipeline never loads it */
   text: TextDetector;
+  /**
+   * a second face detector for the portrait printed on a document (the ID-document cropper): it finds
+   * blurred portraits the detection model misses, and no faces in card-back print
+   */
+  portrait: FaceDetector;
 }
