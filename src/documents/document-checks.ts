@@ -1,6 +1,6 @@
 import { ApiError } from '../errors.ts';
 import type { RgbImage } from '../pipeline/types.ts';
-import type { OpenCv } from './opencv.ts';
+import { withMats, type OpenCv } from './opencv.ts';
 
 export interface DocumentChecks {
   minDocumentPixels: number;
@@ -26,9 +26,7 @@ export interface DocumentMeasures {
  * that is a white page margin, not a reflection.
  */
 export function measureDocument(cv: OpenCv, image: RgbImage): DocumentMeasures {
-  const mats: Array<{ delete(): void }> = [];
-  const keep = <T extends { delete(): void }>(mat: T): T => (mats.push(mat), mat);
-  try {
+  return withMats((keep) => {
     const rgb = keep(new cv.Mat(image.height, image.width, cv.CV_8UC3));
     rgb.data.set(image.data);
     const width = MEASURE_WIDTH;
@@ -62,9 +60,7 @@ export function measureDocument(cv: OpenCv, image: RgbImage): DocumentMeasures {
       largest = Math.max(largest, stats.intAt(label, cv.CC_STAT_AREA));
     }
     return { sharpness, glareShare: largest / (width * height) };
-  } finally {
-    for (const mat of mats) mat.delete();
-  }
+  });
 }
 
 /** Refuses a document too blurred or too glared to read. */

@@ -12,11 +12,11 @@ import { checkDocument, measureDocument, type DocumentMeasures } from './documen
 import { cropPortrait, detectAcross, FACE_SEARCH_SIDE } from './document-faces.ts';
 import { loadOpenCv, type OpenCv } from './opencv.ts';
 import { formatOfMrz, mrzLines, uprightByMrz, type MrzLine } from './mrz-lines.ts';
-import { clamp, jpeg, resize, rotate, type QuarterTurn } from './raster.ts';
+import { clamp, jpeg, rotate, shrinkToFit, type QuarterTurn } from './raster.ts';
 import { textBoxes } from './text-boxes.ts';
 import type { TextDetector } from './text-detector.ts';
 import { documentFromText } from './text-extent.ts';
-import { DOCUMENT_ASPECTS, documentType, orderQuad, quadSides, rotateQuad, type DocumentType, type Quad, type Vec } from './quad.ts';
+import { DOCUMENT_ASPECTS, documentType, orderQuad, quadSides, rescaleQuad, rotateQuad, type DocumentType, type Quad } from './quad.ts';
 
 export type Rotation = QuarterTurn;
 
@@ -89,12 +89,11 @@ export class DocumentCropper {
     const { small, photo: decoding } = await decodeForSearch(bytes, this.options.maxImagePixels);
     const found = searchDocument(this.cv, small);
     const photo = await decoding;
-    const toPhoto = (quad: Quad) => quad.map(([x, y]): Vec => [((x + 0.5) * photo.width) / small.width - 0.5, ((y + 0.5) * photo.height) / small.height - 0.5]) as Quad;
     let quad: Quad;
     let confidence: number;
     let placedBy: CroppedDocument['placedBy'];
     if (found.kind === 'found') {
-      quad = toPhoto(found.quad);
+      quad = rescaleQuad(found.quad, small, photo);
       confidence = found.confidence;
       placedBy = 'outline';
     } else if (documentType(photo.width / photo.height, WHOLE_FRAME_TOLERANCE) !== 'unknown') {
@@ -142,10 +141,9 @@ export class DocumentCropper {
   /** Where the photo's print says the document is (text-extent.ts), in photo pixels; only when no outline was found. */
   private async documentFromText(photo: RgbImage): Promise<Quad | undefined> {
     if (!this.text) return undefined;
-    const scale = Math.min(1, TEXT_SEARCH_SIDE / Math.max(photo.width, photo.height));
-    const image = scale < 1 ? await resize(photo, Math.round(photo.width * scale), Math.round(photo.height * scale)) : photo;
+    const image = await shrinkToFit(photo, TEXT_SEARCH_SIDE);
     const quad = documentFromText(textBoxes(this.cv, await this.text.textMap(image)), image.width, image.height);
-    return quad?.map(([x, y]): Vec => [((x + 0.5) * photo.width) / image.width - 0.5, ((y + 0.5) * photo.height) / image.height - 0.5]) as Quad | undefined;
+    return quad && rescaleQuad(quad, image, photo);
   }
 
   /** The quad mapped onto a rectangle of the document's own shape, long side horizontal. */
@@ -200,8 +198,9 @@ export class DocumentCropper {
    * printed along the bottom), and without one the print: most printed lines make the bottom the busier half.
    */
   private async orientation(document: RgbImage, readZone: () => MrzLine[]): Promise<{ rotation: Rotation; faces: FaceBox[] }> {
-    const scale = Math.min(1, FACE_SEARCH_SIDE / Math.max(document.width, document.height));
-    const small = scale < 1 ? await resize(document, Math.round(document.width * scale), Math.round(document.height * scale)) : document;
+    const small = await shrinkToFit(document, FACE_SEARCH_SIDE);
+    // the document is landscape (the warp made it so): its width is the side that was fitted
+    const scale = small.width / document.width;
     const views: Array<{ rotation: 0 | 180; faces: FaceBox[] }> = [];
     for (const rotation of [0, 180] as const) {
       const view = rotation === 0 ? small : await rotate(small, rotation);
@@ -262,12 +261,11 @@ function uprightTurn(corners: Quad): Rotation {
 async function decodeForSearch(bytes: Uint8Array, maxPixels: number): Promise<{ small: RgbImage; photo: Promise<RgbImage> }> {
   if (imageFormat(bytes) === 'jp2') {
     const photo = await decodePhoto(bytes, maxPixels);
-    const scale = Math.min(1, SEARCH_LONG_SIDE / Math.max(photo.width, photo.height));
-    return { small: scale < 1 ? await resize(photo, Math.round(photo.width * scale), Math.round(photo.height * scale)) : photo, photo: Promise.resolve(photo) };
+    return { small: await shrinkToFit(photo, SEARCH_LONG_SIDE), photo: Promise.resolve(photo) };
   }
   const photo = decodePhoto(bytes, maxPixels);
-  // Nothing awaits the full decode until the search is done; should it fail, the small one has failed the
-  // same way and its error is the one thrown, or the await after the search throws it.
+  // Nothing awaits the full decode until the search is done, so its failure is marked handled here; it is
+  // still thrown where it is awaited (and a damaged file usually fails the small decode first, alike).
   photo.catch(() => undefined);
   return { small: await decodePhoto(bytes, maxPixels, SEARCH_LONG_SIDE), photo };
 }

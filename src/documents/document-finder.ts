@@ -1,5 +1,5 @@
 import type { RgbImage } from '../pipeline/types.ts';
-import type { OpenCv } from './opencv.ts';
+import { withMats, type Keep, type OpenCv } from './opencv.ts';
 import { containsQuad, cornerAngles, lineIntersection, orderQuad, signedArea, type Quad, type Vec } from './quad.ts';
 
 /** Where the search runs: edges of a card are straight lines at any scale, and this keeps it cheap. */
@@ -100,9 +100,7 @@ export type SearchOutcome =
  * document is cut by the frame.
  */
 export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
-  const mats: Array<{ delete(): void }> = [];
-  const keep = <T extends { delete(): void }>(mat: T): T => (mats.push(mat), mat);
-  try {
+  return withMats((keep) => {
     const rgb = keep(new cv.Mat(image.height, image.width, cv.CV_8UC3));
     rgb.data.set(image.data);
     const gray = keep(new cv.Mat());
@@ -182,9 +180,7 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
     if (best && (!cut || bestScore >= cut.score || !containsQuad(cut.quad, best.quad))) return { kind: 'found', quad: best.quad, confidence: best.support };
     if (cut) return { kind: 'cut', quad: cut.quad };
     return { kind: 'none' };
-  } finally {
-    for (const mat of mats) mat.delete();
-  }
+  });
 }
 
 /**
@@ -223,8 +219,6 @@ function outlineScore(quad: Quad, supports: number[]): number {
 function sideLength(quad: Quad, i: number): number {
   return Math.hypot(quad[(i + 1) % 4][0] - quad[i][0], quad[(i + 1) % 4][1] - quad[i][1]);
 }
-
-type Keep = <T extends { delete(): void }>(mat: T) => T;
 
 /** |∇I| as 32-bit floats, for refining sides. */
 function gradientMagnitude(cv: OpenCv, gray: InstanceType<OpenCv['Mat']>, keep: Keep): Gradient {

@@ -1,5 +1,5 @@
 import type { RgbImage } from '../pipeline/types.ts';
-import type { OpenCv } from './opencv.ts';
+import { withMats, type OpenCv } from './opencv.ts';
 
 // The machine-readable zone tells the ISO/IEC 7810 formats apart where the shape cannot: ID-2 (105 × 74
 // mm) and ID-3 (125 × 88 mm) have the same aspect ratio, but ICAO 9303 gives the TD2 zone 2 lines of 36
@@ -39,9 +39,7 @@ export interface MrzLine {
 
 /** The monospaced, nearly full-width lines of the document (upright or upside down): its MRZ lines, top to bottom. */
 export function mrzLines(cv: OpenCv, document: RgbImage): MrzLine[] {
-  const mats: Array<{ delete(): void }> = [];
-  const keep = <T extends { delete(): void }>(mat: T): T => (mats.push(mat), mat);
-  try {
+  return withMats((keep) => {
     const rgb = keep(new cv.Mat(document.height, document.width, cv.CV_8UC3));
     rgb.data.set(document.data);
     const width = WORK_WIDTH;
@@ -68,9 +66,7 @@ export function mrzLines(cv: OpenCv, document: RgbImage): MrzLine[] {
       if (line && line.periodicity >= MIN_PERIODICITY) lines.push({ ...line, centre: (box.y + box.height / 2) / height });
     }
     return lines.sort((a, b) => a.centre - b.centre);
-  } finally {
-    for (const mat of mats) mat.delete();
-  }
+  });
 }
 
 /** the line's pitch from the autocorrelation of its ink per column, and its length in pitches */

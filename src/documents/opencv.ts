@@ -33,3 +33,19 @@ export function loadOpenCv(): Promise<OpenCv> {
   });
   return loading;
 }
+
+/** Registers an OpenCV object to be deleted when the `withMats` call that handed it out returns. */
+export type Keep = <T extends { delete(): void }>(mat: T) => T;
+
+/**
+ * Runs `use` with a `keep` that registers OpenCV objects, and deletes every one registered when it returns
+ * or throws: they live on the WebAssembly heap, which the garbage collector never frees.
+ */
+export function withMats<R>(use: (keep: Keep) => R): R {
+  const mats: Array<{ delete(): void }> = [];
+  try {
+    return use((mat) => (mats.push(mat), mat));
+  } finally {
+    for (const mat of mats) mat.delete();
+  }
+}

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { containsQuad, cornerAngles, documentType, lineIntersection, orderQuad, rotateQuad, type Quad } from './quad.ts';
+import { containsQuad, cornerAngles, documentType, lineIntersection, orderQuad, rescaleQuad, rotateQuad, type Quad } from './quad.ts';
 
 describe('quad geometry', () => {
   it('orders corners clockwise from the top-left, whatever order they come in', () => {
     const quad: Quad = [[10, 10], [110, 12], [108, 80], [12, 78]];
     expect(orderQuad([quad[2], quad[0], quad[3], quad[1]])).toEqual(quad);
+  });
+
+  it('maps a quad from a half-size copy to the full image with pixel centres aligned: the copy\'s corner pixels cover the image\'s first and last two', () => {
+    const quad: Quad = [[0, 0], [49, 0], [49, 24], [0, 24]];
+    expect(rescaleQuad(quad, { width: 50, height: 25 }, { width: 100, height: 50 })).toEqual([[0.5, 0.5], [98.5, 0.5], [98.5, 48.5], [0.5, 48.5]]);
   });
 
   it('turning the document a quarter clockwise makes its old bottom-left the new top-left', () => {

@@ -54,6 +54,11 @@ export function orderQuad(points: readonly Vec[]): Quad {
 }
 
 /** The quad's corners listed from corner `shift` on: rotating the document by 90° × shift. */
+/** A quad found on a resized copy of an image, in the pixels of the image itself (pixel centres kept aligned). */
+export function rescaleQuad(quad: Quad, from: { width: number; height: number }, to: { width: number; height: number }): Quad {
+  return quad.map(([x, y]): Vec => [((x + 0.5) * to.width) / from.width - 0.5, ((y + 0.5) * to.height) / from.height - 0.5]) as Quad;
+}
+
 export function rotateQuad(quad: Quad, shift: number): Quad {
   return [0, 1, 2, 3].map((k) => quad[(k + shift) % 4]) as Quad;
 }

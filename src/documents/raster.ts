@@ -18,6 +18,12 @@ export function resize(image: RgbImage, width: number, height: number): Promise<
   return rgb(raw(image).resize(width, height, { fit: 'fill', kernel: 'linear' }));
 }
 
+/** shrunk (never enlarged) so that its long side is at most `longSide` */
+export function shrinkToFit(image: RgbImage, longSide: number): Promise<RgbImage> {
+  const scale = Math.min(1, longSide / Math.max(image.width, image.height));
+  return scale < 1 ? resize(image, Math.round(image.width * scale), Math.round(image.height * scale)) : Promise.resolve(image);
+}
+
 /** turned clockwise by `degrees` */
 export function rotate(image: RgbImage, degrees: QuarterTurn): Promise<RgbImage> {
   return rgb(raw(image).rotate(degrees));

@@ -1,4 +1,4 @@
-import type { OpenCv } from './opencv.ts';
+import { withMats, type OpenCv } from './opencv.ts';
 import { orderQuad, type Quad, type Vec } from './quad.ts';
 import type { TextMap } from './text-detector.ts';
 
@@ -27,9 +27,7 @@ export interface TextBox {
 }
 
 export function textBoxes(cv: OpenCv, map: TextMap): TextBox[] {
-  const mats: Array<{ delete(): void }> = [];
-  const keep = <T extends { delete(): void }>(mat: T): T => (mats.push(mat), mat);
-  try {
+  return withMats((keep) => {
     const bitmap = keep(new cv.Mat(map.height, map.width, cv.CV_8U));
     // one view: every read of a Mat's `data` builds a new one through embind
     const pixels = bitmap.data;
@@ -56,9 +54,7 @@ export function textBoxes(cv: OpenCv, map: TextMap): TextBox[] {
       }
     }
     return boxes;
-  } finally {
-    for (const mat of mats) mat.delete();
-  }
+  });
 }
 
 interface MapRect {
