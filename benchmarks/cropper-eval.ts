@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/config.ts';
 import { DocumentCropper } from '../src/documents/document-cropper.ts';
 import { ApiError } from '../src/errors.ts';
-import { backgroundFiles, idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpers/document-scenes.ts';
+import { backgroundFiles, evalSeed, idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpers/document-scenes.ts';
 import { smartDocJaccard } from '../test/helpers/smartdoc-jaccard.ts';
 import { FIXTURES_DIR, MODELS_DIR, round, summarise, writeResults } from './fixtures.ts';
 
@@ -54,7 +54,7 @@ const outcomes: Outcome[] = [];
 for (const condition of conditions) {
   for (const [c, card] of cards.entries()) {
     for (let s = 0; s < seeds; s++) {
-      const scene = await synthesizeScene(card, condition, 1 + c * 100 + s * 10_000 + SCENE_CONDITIONS.indexOf(condition) * 1000);
+      const scene = await synthesizeScene(card, condition, evalSeed(c, condition, s));
       const started = performance.now();
       try {
         const result = await cropper.crop(scene.image);

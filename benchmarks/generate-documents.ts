@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpers/document-scenes.ts';
+import { evalSeed, idCardFixtures, SCENE_CONDITIONS, synthesizeScene } from '../test/helpers/document-scenes.ts';
 import { PROJECT_ROOT } from './fixtures.ts';
 
 const { values } = parseArgs({
@@ -19,7 +19,7 @@ for (const condition of SCENE_CONDITIONS) {
   for (const [c, card] of cards.entries()) {
     for (let s = 0; s < Number(values.seeds); s++) {
       // the same seeds as npm run eval:cropper
-      const scene = await synthesizeScene(card, condition, 1 + c * 100 + s * 10_000 + SCENE_CONDITIONS.indexOf(condition) * 1000, { width: Number(values.width), height: Number(values.height) });
+      const scene = await synthesizeScene(card, condition, evalSeed(c, condition, s), { width: Number(values.width), height: Number(values.height) });
       writeFileSync(join(out, `${scene.name}.jpg`), scene.image);
       truth[`${scene.name}.jpg`] = { card: card.file, condition, has_portrait: card.hasPortrait, corners: scene.corners };
     }

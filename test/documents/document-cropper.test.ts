@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { DocumentCropper } from '../../src/documents/document-cropper.ts';
 import { ApiError } from '../../src/errors.ts';
 import { MODELS_DIR } from '../../benchmarks/fixtures.ts';
-import { idCardFixtures, SCENE_CONDITIONS, synthesizeScene, type SceneCondition } from '../helpers/document-scenes.ts';
+import { evalSeed, idCardFixtures, synthesizeScene, type SceneCondition } from '../helpers/document-scenes.ts';
 import { fixture, FIXTURES_DIR } from '../helpers/fixtures.ts';
 import { smartDocJaccard } from '../helpers/smartdoc-jaccard.ts';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
 function evalScene(file: string, condition: SceneCondition, copy = 0) {
   const cards = idCardFixtures();
   const index = cards.findIndex((c) => c.file === file);
-  return synthesizeScene(cards[index], condition, 1 + index * 100 + copy * 10_000 + SCENE_CONDITIONS.indexOf(condition) * 1000);
+  return synthesizeScene(cards[index], condition, evalSeed(index, condition, copy));
 }
 
 describe('DocumentCropper', () => {

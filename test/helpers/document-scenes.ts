@@ -118,6 +118,14 @@ function placement(condition: SceneCondition, random: () => number, card: Raster
 }
 
 /**
+ * The seed of the `copy`-th photo of the `cardIndex`-th card (idCardFixtures order) under `condition`:
+ * the numbering `npm run eval:cropper` scores, so a photo the eval names can be made again anywhere.
+ */
+export function evalSeed(cardIndex: number, condition: SceneCondition, copy: number): number {
+  return 1 + cardIndex * 100 + copy * 10_000 + SCENE_CONDITIONS.indexOf(condition) * 1000;
+}
+
+/**
  * One synthetic photo of `card` under `condition`. `seed` fixes every random choice; the scan's
  * corners in the photo are returned as the truth.
  */
