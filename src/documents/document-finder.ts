@@ -71,6 +71,12 @@ const ALIGNMENT = 0.9;
 /** pixels (search scale) either side of a side searched for its edge */
 const REFINE_REACH = 5;
 
+/**
+ * pixels between the positions tried for the ends of a side moved: from the nearest, the edge lies within
+ * REFINE_REACH at both ends, where refining finds it (a move by less is refining's work)
+ */
+const MOVE_STEP = 2 * REFINE_REACH;
+
 export interface FoundQuad {
   /** search-scale pixels */
   quad: Quad;
@@ -95,9 +101,10 @@ export type SearchOutcome =
  * four longest sides, so a corner hidden by a finger or rounded is rebuilt), and pairs of roughly
  * parallel straight segments (Hough), which survive backgrounds whose edges run into the document's.
  * Each candidate is scored by how much of its outline is seen as an edge across it (outlineScore); the
- * best few are refitted to the strongest gradient along each side and scored again. A candidate with
- * one unseen side along the border of the photo, scoring better than any whole one inside it, means the
- * document is cut by the frame.
+ * best few are refitted to the strongest gradient along each side and scored again. The best one's sides
+ * are then grown outward where the sides either side of them are seen on past them (grownSide), which
+ * finds a side too faint to make a segment of its own. A candidate with one unseen side along the border
+ * of the photo, scoring better than any whole one inside it, means the document is cut by the frame.
  */
 export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
   return withMats((keep) => {
@@ -113,8 +120,7 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
     const dilated = keep(new cv.Mat());
     const imageArea = image.width * image.height;
 
-    let best: FoundQuad | undefined;
-    let bestScore = 0;
+    let best: ScoredQuad | undefined;
     let cut: { quad: Quad; score: number } | undefined;
     const candidates: Candidate[] = [];
     // Lines are looked for at half the search scale, where print has blurred into blobs and no longer
@@ -145,7 +151,7 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
       const supports: number[] = [];
       let unseen = 0;
       for (let i = 0; i < 4 && unseen < 2; i++) {
-        supports.push(sideSupport(gradient, rough[i], rough[(i + 1) % 4], ROUGH_SUPPORT_REACH, ROUGH_SAMPLE_STEP));
+        supports.push(roughSideSupport(gradient, rough[i], rough[(i + 1) % 4]));
         if (supports[i] < MIN_SIDE_SUPPORT) unseen++;
       }
       // a strongly tilted outline is believed only when all of it is seen: among the many more quads that
@@ -165,22 +171,141 @@ export function searchDocument(cv: OpenCv, image: RgbImage): SearchOutcome {
       scored.push({ quad: rough, tilted, score: outlineScore(rough, supports) });
     }
     scored.sort((x, y) => y.score - x.score);
-    for (const { quad: rough, tilted } of scored.slice(0, REFINED_CANDIDATES)) {
-      const quad = refineQuad(gradient, rough) ?? rough;
-      if (!plausible(quad, imageArea)) continue;
-      const supports = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
-      if (!(tilted ? acceptableTilted(supports) : acceptable(supports))) continue;
-      const score = outlineScore(quad, supports);
-      if (score > bestScore) {
-        best = { quad, support: supports.reduce((sum, v) => sum + v, 0) / 4 };
-        bestScore = score;
-      }
+    for (const { quad, tilted } of scored.slice(0, REFINED_CANDIDATES)) best = better(best, refinedCandidate(gradient, quad, tilted, imageArea));
+    // A side too faint or too often crossed to make a segment of its own (a pale card's edge on snow, under
+    // branches) leaves the best quad closed by a line of print inside the document: the sides either side
+    // of it, seen on past it, lead out to the edge.
+    for (let side = 0; best && side < 4; side++) {
+      const grown = grownSide(gradient, best.quad, side, imageArea);
+      if (grown) best = better(best, refinedCandidate(gradient, grown, converging(grown), imageArea));
     }
     // a cut outline only wins over a whole one lying inside it (the portrait printed on a document that runs off the frame)
-    if (best && (!cut || bestScore >= cut.score || !containsQuad(cut.quad, best.quad))) return { kind: 'found', quad: best.quad, confidence: best.support };
+    if (best && (!cut || best.score >= cut.score || !containsQuad(cut.quad, best.quad))) return { kind: 'found', quad: best.quad, confidence: best.support };
     if (cut) return { kind: 'cut', quad: cut.quad };
     return { kind: 'none' };
   });
+}
+
+/** a candidate refined, with its outline score */
+interface ScoredQuad extends FoundQuad {
+  score: number;
+}
+
+/** The one with the higher outline score; a quad must score above zero to be taken at all. */
+function better(best: ScoredQuad | undefined, challenger: ScoredQuad | undefined): ScoredQuad | undefined {
+  return challenger && challenger.score > (best?.score ?? 0) ? challenger : best;
+}
+
+/** The candidate refitted to the gradient and scored, unless it is no longer plausible or not seen well enough. */
+function refinedCandidate(gradient: Gradient, rough: Quad, tilted: boolean, imageArea: number): ScoredQuad | undefined {
+  const quad = refineQuad(gradient, rough) ?? rough;
+  if (!plausible(quad, imageArea)) return undefined;
+  const supports = quad.map((p, i) => sideSupport(gradient, p, quad[(i + 1) % 4]));
+  if (!(tilted ? acceptableTilted(supports) : acceptable(supports))) return undefined;
+  return { quad, support: supports.reduce((sum, v) => sum + v, 0) / 4, score: outlineScore(quad, supports) };
+}
+
+/**
+ * The quad with side `side` grown outward (movedSide), and its neighbours re-aimed at it about their far
+ * corners: their lines, drawn on past the corners they had, were aimed from the stretch of them seen
+ * before, and a short stretch aims them loosely (3 pixels off over 120 miss the corner by 18 on a side
+ * drawn on for 400).
+ */
+function grownSide(gradient: Gradient, quad: Quad, side: number, imageArea: number): Quad | undefined {
+  const grown = movedSide(gradient, quad, side, imageArea, 'beyond', 'beyond');
+  if (!grown) return undefined;
+  const next = movedSide(gradient, grown, (side + 1) % 4, imageArea, 'either', 'fixed') ?? grown;
+  return movedSide(gradient, next, (side + 3) % 4, imageArea, 'fixed', 'either') ?? next;
+}
+
+/**
+ * where an end of a side may slide along its neighbour's line: nowhere; out of the quad, past the edge
+ * the side lies on (MOVE_STEP at least: the side grown is another edge, not the same one fitted again);
+ * or either way
+ */
+type Slide = 'fixed' | 'beyond' | 'either';
+
+/**
+ * The quad with side `side` moved to the line, its ends on the lines of the sides either side of it, that
+ * gives the highest rough outline score, if that beats the quad's own. Each end slides on its own (the
+ * side's direction changes under perspective) as `startSlide` and `endSlide` allow: back up to half way
+ * along its neighbour, out to the edge of the photo. The score decides how far: the neighbours count only
+ * as far as they are seen, so a side grown outward stops at the document's edge, where the neighbours'
+ * unseen run beyond costs more than the longer outline gains.
+ */
+function movedSide(gradient: Gradient, quad: Quad, side: number, imageArea: number, startSlide: Slide, endSlide: Slide): Quad | undefined {
+  const roughSupport = (a: Vec, b: Vec) => roughSideSupport(gradient, a, b);
+  const inside = ([x, y]: Vec) => x >= 0 && y >= 0 && x <= gradient.width - 1 && y <= gradient.height - 1;
+  const corner = (k: number) => quad[(side + k) % 4];
+  // corners (or sides) side, side + 1, side + 2, side + 3 put back in the quad's own order
+  const inQuadOrder = <T>(values: [T, T, T, T]) => [0, 1, 2, 3].map((k) => values[(k + 4 - side) % 4]) as [T, T, T, T];
+  // the side runs from corner(0) to corner(1); its ends slide on the lines from corner(3) and corner(2) through them
+  const start = sliding(corner(3), corner(0));
+  const end = sliding(corner(2), corner(1));
+  const startSupport = memoized((t) => roughSupport(corner(3), start.at(t)));
+  const endSupport = memoized((t) => roughSupport(end.at(t), corner(2)));
+  const opposite = roughSupport(corner(2), corner(3));
+  let best = { s: 0, e: 0, score: outlineScore(quad, quad.map((p, i) => roughSupport(p, quad[(i + 1) % 4]))) };
+  const consider = (s: number, e: number) => {
+    const a = start.at(s);
+    const b = end.at(e);
+    if (!inside(a) || !inside(b)) return;
+    const candidate = inQuadOrder([a, b, corner(2), corner(3)]);
+    const supports = (own: number) => inQuadOrder([own, endSupport(e), opposite, startSupport(s)]);
+    // the side's own support, the costly part, only where the side seen whole would win
+    if (outlineScore(candidate, supports(1)) <= best.score || !plausible(candidate, imageArea)) return;
+    const score = outlineScore(candidate, supports(roughSupport(a, b)));
+    if (score > best.score) best = { s, e, score };
+  };
+  const positions = (line: Sliding, slide: Slide) => {
+    if (slide === 'fixed') return [0];
+    const offsets: number[] = [];
+    // forward, the edge of the photo stops an end
+    for (let t = slide === 'beyond' ? MOVE_STEP : -Math.floor(line.length / 2 / MOVE_STEP) * MOVE_STEP; t <= 0 || inside(line.at(t)); t += MOVE_STEP) offsets.push(t);
+    return offsets;
+  };
+  const ends = positions(end, endSlide);
+  for (const s of positions(start, startSlide)) for (const e of ends) consider(s, e);
+  return best.s === 0 && best.e === 0 ? undefined : inQuadOrder([start.at(best.s), end.at(best.e), corner(2), corner(3)]);
+}
+
+/** the line from a corner through its neighbour, by the distance past the neighbour (negative: back towards the corner) */
+interface Sliding {
+  at(t: number): Vec;
+  /** from the corner to its neighbour */
+  length: number;
+}
+
+function sliding(from: Vec, to: Vec): Sliding {
+  const length = Math.hypot(to[0] - from[0], to[1] - from[1]);
+  const ux = (to[0] - from[0]) / length;
+  const uy = (to[1] - from[1]) / length;
+  return { at: (t) => [to[0] + ux * t, to[1] + uy * t], length };
+}
+
+/** `f`, each value computed once */
+function memoized(f: (t: number) => number): (t: number) => number {
+  const values = new Map<number, number>();
+  return (t) => {
+    let value = values.get(t);
+    if (value === undefined) {
+      value = f(t);
+      values.set(t, value);
+    }
+    return value;
+  };
+}
+
+/** whether either pair of opposite sides converges more than PARALLEL_SIDES: a strongly tilted outline */
+function converging(quad: Quad): boolean {
+  const direction = (i: number) => Math.atan2(quad[(i + 1) % 4][1] - quad[i][1], quad[(i + 1) % 4][0] - quad[i][0]);
+  return [0, 1].some((i) => angleBetween(direction(i), direction(i + 2)) > PARALLEL_SIDES);
+}
+
+/** the angle between two lines given by their directions, radians, 0 to π/2 */
+function angleBetween(x: number, y: number): number {
+  const d = Math.abs(x - y) % Math.PI;
+  return Math.min(d, Math.PI - d);
 }
 
 /**
@@ -298,10 +423,6 @@ function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number
     found.delete();
   }
   segments = joinCollinear(segments).slice(0, MAX_SEGMENTS);
-  const turn = (x: number, y: number) => {
-    const d = Math.abs(x - y) % Math.PI;
-    return Math.min(d, Math.PI - d);
-  };
   const distanceToLine = (s: Segment, p: Vec) => Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / Math.hypot(s.b[0] - s.a[0], s.b[1] - s.a[1]);
   // Opposite sides: nearly parallel, or converging as a strongly tilted document's sides do (one pair of a
   // quad must still be nearly parallel, which keeps the number of quads tried in check).
@@ -311,14 +432,14 @@ function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number
     for (let j = i + 1; j < segments.length; j++) {
       const [s, t] = [segments[i], segments[j]];
       if (distanceToLine(s, [(t.a[0] + t.b[0]) / 2, (t.a[1] + t.b[1]) / 2]) <= minSide * 0.12) continue;
-      const angle = turn(s.angle, t.angle);
+      const angle = angleBetween(s.angle, t.angle);
       if (angle < PARALLEL_SIDES) parallel.push([s, t]);
       else if (angle < CONVERGING_SIDES) converging.push([s, t]);
     }
   }
   const quads: Candidate[] = [];
   const quadOf = (p: [Segment, Segment], q: [Segment, Segment], tilted: boolean) => {
-    if (turn(p[0].angle, q[0].angle) < ADJACENT_SIDES || turn(p[0].angle, q[1].angle) < ADJACENT_SIDES) return;
+    if (angleBetween(p[0].angle, q[0].angle) < ADJACENT_SIDES || angleBetween(p[0].angle, q[1].angle) < ADJACENT_SIDES) return;
     const corners = [lineIntersection(p[0].a, p[0].b, q[0].a, q[0].b), lineIntersection(q[0].a, q[0].b, p[1].a, p[1].b), lineIntersection(p[1].a, p[1].b, q[1].a, q[1].b), lineIntersection(q[1].a, q[1].b, p[0].a, p[0].b)];
     if (corners.every((c) => c)) quads.push({ quad: orderQuad(corners as Vec[]), tilted });
   };
@@ -351,8 +472,7 @@ export function joinCollinear(segments: readonly Segment[]): Segment[] {
   const lines: Segment[] = [];
   for (const s of [...segments].sort((x, y) => y.length - x.length)) {
     const line = lines.find((l) => {
-      const d = Math.abs(s.angle - l.angle) % Math.PI;
-      if (Math.min(d, Math.PI - d) > COLLINEAR_ANGLE) return false;
+      if (angleBetween(s.angle, l.angle) > COLLINEAR_ANGLE) return false;
       const span = Math.hypot(l.b[0] - l.a[0], l.b[1] - l.a[1]);
       const off = (p: Vec) => Math.abs((l.b[0] - l.a[0]) * (l.a[1] - p[1]) - (l.a[0] - p[0]) * (l.b[1] - l.a[1])) / span;
       return off(s.a) <= COLLINEAR_DISTANCE && off(s.b) <= COLLINEAR_DISTANCE;
@@ -442,6 +562,11 @@ function sideSupport(gradient: Gradient, a: Vec, b: Vec, reach = SUPPORT_REACH, 
     }
   }
   return hits / (steps - 1);
+}
+
+/** sideSupport of a side not yet refined: a wider reach, a sparser look */
+function roughSideSupport(gradient: Gradient, a: Vec, b: Vec): number {
+  return sideSupport(gradient, a, b, ROUGH_SUPPORT_REACH, ROUGH_SAMPLE_STEP);
 }
 
 /** Both ends of the side within a few pixels of the same border of the photo. */
