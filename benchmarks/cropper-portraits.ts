@@ -8,12 +8,16 @@
 //   blazeface_320 / _640       the whole document at another size
 //   blazeface_halves           two square halves, left and right
 //   blazeface_inpainted        clipped-white pixels (glare) filled in first (OpenCV Telea inpainting)
+//   blazeface_portrait_zone    the page's left half above its machine-readable zone, where ICAO 9303
+//                              prints the portrait (served where the whole page shows no face)
 //   embedding_norm             ArcFace's raw embedding norm of the three best BlazeFace faces (mesh-aligned)
 // For each look: the best score on the card backs (no portrait), how many portraits score above that
 // upright, and the upright scores of the portraits the cropper misses.
 // Writes benchmarks/results/cropper-portraits.json.   npm run eval:cropper-portraits
 import { loadConfig } from '../src/config/config.ts';
 import { DocumentCropper } from '../src/documents/document-cropper.ts';
+import { detectInPortraitZone } from '../src/documents/document-faces.ts';
+import { mrzLines, mrzTop } from '../src/documents/mrz-lines.ts';
 import { loadOpenCv, withMats } from '../src/documents/opencv.ts';
 import { extract, rotate, shrinkToFit } from '../src/documents/raster.ts';
 import { alignFace } from '../src/pipeline/align.ts';
@@ -86,6 +90,7 @@ const looks: Record<string, Look> = {
   blazeface_640: async (d) => best(blazeface, await at(640)(d)),
   blazeface_halves: async (d) => halves(await at(480)(d)),
   blazeface_inpainted: async (d) => best(blazeface, inpainted(await at(480)(d))),
+  blazeface_portrait_zone: async (d) => (await detectInPortraitZone(blazeface, d, mrzTop(mrzLines(cv, d), 0)))[0]?.score ?? 0,
   embedding_norm: async (d) => embeddingNorm(await at(480)(d)),
 };
 
