@@ -55,7 +55,7 @@ const TEXT_SEARCH_SIDE = 960;
 const TEXT_EXTENT_CONFIDENCE = 0.3;
 
 /** detector confidence a face on a document needs to count as its portrait: with BlazeFace, 0.75 returns no portrait on the card backs of the eval set, 0.7 returns one on 14 % of them */
-const PORTRAIT_MIN_SCORE = 0.75;
+export const PORTRAIT_MIN_SCORE = 0.75;
 
 
 /** a face this certain decides orientation alone, without a look at the document the other way up */

@@ -54,7 +54,7 @@ export async function detectAcross(detector: FaceDetector, image: RgbImage): Pro
  * the portrait fills much more of the detector's input than in the whole page. `mrzTop` is where the
  * zone's first line is (its centre, 0–1 down the page), 1 without a zone. On the eval set
  * (benchmarks/results/cropper-portraits.json) BlazeFace scores the portrait of a passport whose eye
- * glare hides 0.34 on the whole page and 0.89 here, and no card back above 0.57.
+ * glare hides 0.34 on the whole page and 0.89 here, and no card back above 0.60 either way up.
  */
 export async function detectInPortraitZone(detector: FaceDetector, document: RgbImage, mrzTop: number): Promise<Detection[]> {
   const width = Math.round(document.width * PORTRAIT_ZONE.width);
