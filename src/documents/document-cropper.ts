@@ -9,9 +9,9 @@ import type { Detection, FaceBox, RgbImage } from '../pipeline/types.ts';
 import { searchDocument, SEARCH_LONG_SIDE } from './document-finder.ts';
 import type { DocumentsConfig } from './config.ts';
 import { checkDocument, measureDocument, type DocumentMeasures } from './document-checks.ts';
-import { cropPortrait, detectAcross, FACE_SEARCH_SIDE } from './document-faces.ts';
+import { cropPortrait, detectAcross, detectInPortraitZone, FACE_SEARCH_SIDE } from './document-faces.ts';
 import { loadOpenCv, type OpenCv } from './opencv.ts';
-import { formatOfMrz, mrzLines, uprightByMrz, type MrzLine } from './mrz-lines.ts';
+import { formatOfMrz, mrzLines, mrzTop, uprightByMrz, type MrzLine } from './mrz-lines.ts';
 import { clamp, jpeg, rotate, shrinkToFit, type QuarterTurn } from './raster.ts';
 import { textBoxes } from './text-boxes.ts';
 import type { TextDetector } from './text-detector.ts';
@@ -55,7 +55,7 @@ const TEXT_SEARCH_SIDE = 960;
 const TEXT_EXTENT_CONFIDENCE = 0.3;
 
 /** detector confidence a face on a document needs to count as its portrait: with BlazeFace, 0.75 returns no portrait on the card backs of the eval set, 0.7 returns one on 14 % of them */
-const PORTRAIT_MIN_SCORE = 0.75;
+export const PORTRAIT_MIN_SCORE = 0.75;
 
 
 /** a face this certain decides orientation alone, without a look at the document the other way up */
@@ -120,8 +120,10 @@ export class DocumentCropper {
     // and turns a document without a face upright.
     let zone: MrzLine[] | undefined;
     const readZone = () => (zone ??= mrzLines(this.cv, straight.image));
-    const { rotation: turn, faces } = await this.orientation(straight.image, readZone);
+    const { rotation: turn, faces: seen } = await this.orientation(straight.image, readZone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
+    // No face either way up: a last look where the standard prints the portrait (the zone was read to turn it upright)
+    const faces = seen.length > 0 ? seen : (await detectInPortraitZone(this.faces, upright, mrzTop(readZone(), turn))).filter((f) => f.score >= PORTRAIT_MIN_SCORE);
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
     const corners = rotateQuad(straight.quad, (4 - turn / 90) % 4);
@@ -197,7 +199,7 @@ export class DocumentCropper {
    * score, for the turn that puts it on the left. With no face the machine-readable zone decides (it is
    * printed along the bottom), and without one the print: most printed lines make the bottom the busier half.
    */
-  private async orientation(document: RgbImage, readZone: () => MrzLine[]): Promise<{ rotation: Rotation; faces: FaceBox[] }> {
+  private async orientation(document: RgbImage, readZone: () => MrzLine[]): Promise<{ rotation: 0 | 180; faces: FaceBox[] }> {
     const small = await shrinkToFit(document, FACE_SEARCH_SIDE);
     // the document is landscape (the warp made it so): its width is the side that was fitted
     const scale = small.width / document.width;
@@ -218,7 +220,7 @@ export class DocumentCropper {
       const onLeft = (face.x1 + face.x2) / 2 < small.width / 2;
       votes[onLeft ? rotation : ((rotation + 180) % 360) as 0 | 180] += face.score;
     }
-    const rotation: Rotation = votes[0] === votes[180] ? (uprightByMrz(readZone()) ?? textOrientation(small)) : votes[0] > votes[180] ? 0 : 180;
+    const rotation: 0 | 180 = votes[0] === votes[180] ? (uprightByMrz(readZone()) ?? textOrientation(small)) : votes[0] > votes[180] ? 0 : 180;
     // the portrait as seen upright, else as seen the other way up and turned; back to full size
     const same = views.find((v) => v.rotation === rotation)!.faces;
     const other = views.find((v) => v.rotation !== rotation)!.faces;
@@ -231,7 +233,7 @@ export class DocumentCropper {
  * Print density (horizontal grey-level changes) of the bottom quarter against the top quarter: the
  * machine-readable zone and most printed lines make the bottom of an upright document the busier.
  */
-function textOrientation(image: RgbImage): Rotation {
+function textOrientation(image: RgbImage): 0 | 180 {
   const band = Math.max(1, Math.floor(image.height / 4));
   const energy = (fromRow: number) => {
     let sum = 0;

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { fixture } from '../../test/helpers/fixtures.ts';
 import type { RgbImage } from '../pipeline/types.ts';
-import { formatOfMrz, mrzLines, uprightByMrz } from './mrz-lines.ts';
+import { formatOfMrz, mrzLines, mrzTop, uprightByMrz } from './mrz-lines.ts';
 import { loadOpenCv } from './opencv.ts';
 
 // The idcards fixtures are flat scans of data pages, so each is a straightened document as the cropper
@@ -55,5 +55,29 @@ describe('uprightByMrz', () => {
   it('says nothing without a zone of two lines', () => {
     expect(uprightByMrz([])).toBeUndefined();
     expect(uprightByMrz([{ characters: 44, periodicity: 0.6, centre: 0.1 }])).toBeUndefined();
+  });
+});
+
+describe('mrzTop', () => {
+  it('is where the first zone line is on the page turned upright, the same whichever way up it was read', async () => {
+    const cv = await loadOpenCv();
+    const upright = mrzTop(mrzLines(cv, await scan('100_pass-hrv.jpg')), 0);
+    // the TD3 zone is the bottom 23 mm of an 88 mm page: its first line's centre ~80 % of the way down
+    expect(upright).toBeGreaterThan(0.7);
+    expect(upright).toBeLessThan(0.9);
+    expect(mrzTop(mrzLines(cv, await scan('100_pass-hrv.jpg', 180)), 180)).toBeCloseTo(upright, 2);
+  });
+
+  it('is the bottom edge without a zone line in the bottom half', () => {
+    expect(mrzTop([], 0)).toBe(1);
+    expect(mrzTop([{ characters: 44, periodicity: 0.6, centre: 0.1 }], 0)).toBe(1);
+    expect(mrzTop([{ characters: 44, periodicity: 0.6, centre: 0.1 }], 180)).toBeCloseTo(0.9);
+  });
+
+  it('leaves out monospaced print above the zone', () => {
+    const line = (centre: number) => ({ characters: 44, periodicity: 0.6, centre });
+    expect(mrzTop([line(0.56), line(0.81), line(0.88)], 0)).toBe(0.81);
+    // a three-line zone with its middle line unread
+    expect(mrzTop([line(0.66), line(0.8)], 0)).toBe(0.66);
   });
 });

@@ -130,3 +130,25 @@ export function uprightByMrz(lines: readonly MrzLine[]): 0 | 180 | undefined {
   const centre = lines.reduce((sum, l) => sum + l.centre, 0) / lines.length;
   return centre > 0.5 ? 0 : 180;
 }
+
+/**
+ * Most a zone line may sit above the next one down, as a share of the page height: the fixtures' zones
+ * space their lines 0.07–0.09 of the page apart, and one line of a three-line zone may go unread. A
+ * monospaced line further up is other print (100_pass-hrv.jpg has one at 0.56, its zone at 0.81).
+ */
+const MAX_ZONE_LINE_GAP = 0.18;
+
+/**
+ * Where the zone begins on the document turned upright by `turn`: the centre of its first line, 0–1 down
+ * the page, or 1 when no zone line lies in the bottom half (where ICAO 9303 prints it). The zone is the
+ * bottom line and those above it at zone spacing.
+ */
+export function mrzTop(lines: readonly MrzLine[], turn: 0 | 180): number {
+  const centres = lines.map((l) => (turn === 180 ? 1 - l.centre : l.centre)).filter((c) => c > 0.5).sort((a, b) => b - a);
+  let top = centres[0] ?? 1;
+  for (const centre of centres.slice(1)) {
+    if (top - centre > MAX_ZONE_LINE_GAP) break;
+    top = centre;
+  }
+  return top;
+}

@@ -49,6 +49,16 @@ describe('DocumentCropper', () => {
     for (const copy of [0, 1]) expect((await cropper.crop((await evalScene('100_id-che.jpg', 'blur', copy)).image)).portrait).toBeUndefined();
   });
 
+  it('finds a portrait glare hides from the whole page by looking where ICAO 9303 prints it, and none there on card backs in glare', async () => {
+    // pass-twn-glare-17301: a glare spot over one eye; BlazeFace scores the face 0.34 on the whole page, 0.89 in the portrait zone
+    const glared = await cropper.crop((await evalScene('43_pass-twn.jpg', 'glare', 1)).image);
+    expect(glared.portrait).toBeInstanceOf(Buffer);
+    expect(glared.portraitScore).toBeGreaterThanOrEqual(0.75);
+    for (const file of ['100_id-usa.jpg', '77_card-cmw.png', '0_id-esp.png', '100_id-che.jpg']) {
+      expect((await cropper.crop((await evalScene(file, 'glare')).image)).portrait, file).toBeUndefined();
+    }
+  });
+
   it('finds documents tilted so far that two opposite sides converge by up to 55°, and takes no gable for one', async () => {
     // id-usa-strong_perspective-4201 (a two-card strip, its portrait with it) and -3301: both were wrong outlines (Jaccard 0.72 and 0.14)
     for (const file of ['33_id-usa.jpg', '100_id-usa.jpg']) {
