@@ -116,6 +116,8 @@ if (values.list) for (const o of outcomes) console.log('photo', o.name, round(o.
 const portraitsMissed = outcomes.filter((o) => o.hasPortrait && !o.refused && !o.portrait).map((o) => o.name);
 console.log('portraits missed', portraitsMissed);
 const falsePortraits = outcomes.filter((o) => !o.hasPortrait && o.portrait).map((o) => ({ name: o.name, score: o.portraitScore }));
+const notUpright = outcomes.filter((o) => !o.refused && !o.uprightCorrect).map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), placed_by: o.placedBy }));
+console.log('not turned upright', notUpright);
 const placedByText = outcomes.filter((o) => o.placedBy === 'text').map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), ms: Math.round(o.ms) }));
 console.log('documents placed from their print (no outline found)', placedByText);
 // the format reported for each card over its cropped photos (ID-2 vs ID-3 is read from the MRZ)
@@ -145,9 +147,11 @@ writeResults('cropper', {
   overall,
   by_condition: byCondition,
   portraits_missed: portraitsMissed,
+  not_upright: notUpright,
   placed_by_text: placedByText,
   document_types_by_card: documentTypes,
   portraits_on_documents_without_one: falsePortraits,
   nonfaces: { photos: nonfaces.length, refused: nonfaces.filter((n) => n.refused).length, documents_found: nonfaces.filter((n) => !n.refused) },
   worst: [...outcomes].sort((a, b) => a.jaccard - b.jaccard).slice(0, 15).map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), refused: o.refused })),
+  photos: outcomes.map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), ...(o.refused ? { refused: o.refused } : {}) })),
 });

@@ -77,6 +77,7 @@ describe('DocumentCropper', () => {
     const scene = await evalScene('100_id-rou.jpg', 'strong_perspective');
     const result = await cropper.crop(scene.image);
     expect(smartDocJaccard(scene.corners, result.corners, 1000, 700)).toBeGreaterThan(0.9);
+    expect(result.portrait).toBeInstanceOf(Buffer);
   });
 
   it('refuses a truncated photo as not an image, whichever of its two decodes fails first', async () => {
