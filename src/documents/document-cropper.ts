@@ -116,12 +116,12 @@ export class DocumentCropper {
       throw new ApiError('document_too_small', `the document is ${Math.round(Math.max(sides.width, sides.height))} pixels long in the photo; at least ${this.options.minDocumentPixels} are needed: move closer`);
     }
     const shaped = this.warp(photo, quad);
-    // The machine-readable zone is read at most once, either way up alike. It says which format a document
-    // shaped like one is (ID-2 and ID-3 share a shape, and under perspective an outline can pass an ID-3
-    // page for an ID-1 card or the reverse), and turns a document without a face upright.
+    // The machine-readable zone is read once, either way up alike. It says which format the document is
+    // where the outline cannot (ID-2 and ID-3 share a shape, and under perspective an outline can pass an
+    // ID-3 page for an ID-1 card, or look like no format at all), and turns a document without a face upright.
     let zone: MrzLine[] | undefined;
     const readZone = () => (zone ??= mrzLines(this.cv, shaped.image));
-    const type = shaped.type === 'unknown' ? shaped.type : (formatOfZone(readZone()) ?? shaped.type);
+    const type = formatOfZone(readZone()) ?? shaped.type;
     // warped again only to another shape; the zone's lines, measured as shares of the page, hold on it
     const straight = sameShape(type, shaped.type) ? shaped : this.warp(photo, quad, type);
     const { rotation: turn, faces: seen } = await this.orientation(straight.image, readZone);
