@@ -39,8 +39,9 @@ interface Outcome {
   portrait?: boolean;
   /** what placed the document (outline, whole photo, print) */
   placedBy?: string;
-  /** the card's fixture file, and the format the cropper reported */
+  /** the card's fixture file, its format where it has one, and the format the cropper reported */
   file: string;
+  format?: string;
   documentType?: string;
   /** the face detector's confidence in the portrait */
   portraitScore?: number;
@@ -64,6 +65,7 @@ for (const condition of conditions) {
         outcomes.push({
           name: scene.name,
           file: card.file,
+          format: card.format,
           documentType: result.documentType,
           placedBy: result.placedBy,
           condition,
@@ -126,6 +128,10 @@ const documentTypes = Object.fromEntries(cards.map((card) => {
   return [card.file, Object.fromEntries([...new Set(reported.map((o) => o.documentType!))].map((type) => [type, reported.filter((o) => o.documentType === type).length]))];
 }));
 console.log('document types', documentTypes);
+// the format reported against the scan's own (document-scenes.ts FORMATS), over the cards that have one
+const typed = outcomes.filter((o) => !o.refused && o.format);
+const documentTypeCorrect = { photos: typed.length, correct: typed.filter((o) => o.documentType === o.format).length };
+console.log('document type correct', documentTypeCorrect);
 console.log('portraits on documents without one', falsePortraits);
 if (conditions.length < SCENE_CONDITIONS.length) process.exit(0);
 
@@ -150,6 +156,7 @@ writeResults('cropper', {
   not_upright: notUpright,
   placed_by_text: placedByText,
   document_types_by_card: documentTypes,
+  document_type_correct: { ...documentTypeCorrect, share: round(documentTypeCorrect.correct / Math.max(1, documentTypeCorrect.photos), 3) },
   portraits_on_documents_without_one: falsePortraits,
   nonfaces: { photos: nonfaces.length, refused: nonfaces.filter((n) => n.refused).length, documents_found: nonfaces.filter((n) => !n.refused) },
   worst: [...outcomes].sort((a, b) => a.jaccard - b.jaccard).slice(0, 15).map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), refused: o.refused })),

@@ -11,12 +11,12 @@ import type { DocumentsConfig } from './config.ts';
 import { checkDocument, measureDocument, type DocumentMeasures } from './document-checks.ts';
 import { cropPortrait, detectAcross, detectInPortraitZone, FACE_SEARCH_SIDE } from './document-faces.ts';
 import { loadOpenCv, type OpenCv } from './opencv.ts';
-import { formatOfMrz, mrzLines, mrzTop, uprightByMrz, type MrzLine } from './mrz-lines.ts';
+import { formatOfZone, mrzLines, mrzTop, uprightByMrz, type MrzLine } from './mrz-lines.ts';
 import { clamp, jpeg, rotate, shrinkToFit, type QuarterTurn } from './raster.ts';
 import { textBoxes } from './text-boxes.ts';
 import type { TextDetector } from './text-detector.ts';
 import { documentFromText } from './text-extent.ts';
-import { DOCUMENT_ASPECTS, documentType, orderQuad, quadSides, rescaleQuad, rotateQuad, type DocumentType, type Quad } from './quad.ts';
+import { documentType, FORMAT_ASPECTS, orderQuad, quadSides, rescaleQuad, rotateQuad, sameShape, type DocumentType, type Quad } from './quad.ts';
 
 export type Rotation = QuarterTurn;
 
@@ -115,11 +115,15 @@ export class DocumentCropper {
     if (Math.max(sides.width, sides.height) < this.options.minDocumentPixels) {
       throw new ApiError('document_too_small', `the document is ${Math.round(Math.max(sides.width, sides.height))} pixels long in the photo; at least ${this.options.minDocumentPixels} are needed: move closer`);
     }
-    const straight = this.warp(photo, quad);
-    // The machine-readable zone is read at most once, and either way up alike: it tells ID-2 from ID-3,
-    // and turns a document without a face upright.
+    const shaped = this.warp(photo, quad);
+    // The machine-readable zone is read once, either way up alike. It says which format the document is
+    // where the outline cannot (ID-2 and ID-3 share a shape, and under perspective an outline can pass an
+    // ID-3 page for an ID-1 card, or look like no format at all), and turns a document without a face upright.
     let zone: MrzLine[] | undefined;
-    const readZone = () => (zone ??= mrzLines(this.cv, straight.image));
+    const readZone = () => (zone ??= mrzLines(this.cv, shaped.image));
+    const type = formatOfZone(readZone()) ?? shaped.type;
+    // warped again only to another shape; the zone's lines, measured as shares of the page, hold on it
+    const straight = sameShape(type, shaped.type) ? shaped : this.warp(photo, quad, type);
     const { rotation: turn, faces: seen } = await this.orientation(straight.image, readZone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
     // No face either way up: a last look where the standard prints the portrait (the zone was read to turn it upright)
@@ -132,8 +136,7 @@ export class DocumentCropper {
       corners,
       confidence: round(confidence),
       placedBy,
-      // ID-2 has ID-3's shape: its machine-readable zone tells them apart
-      documentType: straight.type === 'ID-3' ? formatOfMrz(readZone()) : straight.type,
+      documentType: type,
       rotation: uprightTurn(corners),
       measures,
       ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])), portraitScore: round(faces[0].score) } : {}),
@@ -148,8 +151,8 @@ export class DocumentCropper {
     return quad && rescaleQuad(quad, image, photo);
   }
 
-  /** The quad mapped onto a rectangle of the document's own shape, long side horizontal. */
-  private warp(photo: RgbImage, photoQuad: Quad): { image: RgbImage; quad: Quad; type: DocumentType } {
+  /** The quad mapped onto a rectangle of the document's own shape (its `format`'s, when known), long side horizontal. */
+  private warp(photo: RgbImage, photoQuad: Quad, format?: DocumentType): { image: RgbImage; quad: Quad; type: DocumentType } {
     // landscape: corner 0 is the top-left of the side that is the document's long edge
     let quad = orderQuad(photoQuad);
     let { width, height } = quadSides(quad);
@@ -157,8 +160,8 @@ export class DocumentCropper {
       quad = rotateQuad(quad, 1);
       [width, height] = [height, width];
     }
-    const type = documentType(width / height);
-    const aspect = DOCUMENT_ASPECTS.find((f) => f.type === type)?.aspect ?? width / height;
+    const type = format ?? documentType(width / height);
+    const aspect = type === 'unknown' ? width / height : FORMAT_ASPECTS[type];
     const outWidth = Math.round(Math.min(width, this.options.maxOutputSide));
     const outHeight = Math.round(outWidth / aspect);
     const cv = this.cv;

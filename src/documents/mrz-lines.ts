@@ -2,8 +2,9 @@ import type { RgbImage } from '../pipeline/types.ts';
 import { withMats, type OpenCv } from './opencv.ts';
 
 // The machine-readable zone tells the ISO/IEC 7810 formats apart where the shape cannot: ID-2 (105 × 74
-// mm) and ID-3 (125 × 88 mm) have the same aspect ratio, but ICAO 9303 gives the TD2 zone 2 lines of 36
-// characters and the TD3 zone (passports) 2 lines of 44, at a fixed pitch of 2.54 mm. Counting the
+// mm) and ID-3 (125 × 88 mm) have the same aspect ratio, and a shape seen under perspective can pass an
+// ID-3 page for an ID-1 card; but ICAO 9303 gives the TD1 zone (ID-1) 3 lines of 30 characters, the TD2
+// zone 2 lines of 36 and the TD3 zone (passports) 2 lines of 44, at a fixed pitch of 2.54 mm. Counting the
 // characters of a line needs no reading: the zone is printed in a monospaced font, so the ink along a
 // line repeats with the pitch, and its length over the pitch is the count.
 
@@ -102,53 +103,69 @@ function measureLine(ink: { data: Uint8Array; cols: number }, box: { x: number; 
   return { characters: Math.round((last - first + 1) / pitch + 0.25), periodicity: r[lag] };
 }
 
-/** ICAO 9303 characters per MRZ line: TD2 (ID-2) and TD3 (ID-3) */
-const CHARACTERS_PER_LINE = { 'ID-2': 36, 'ID-3': 44 } as const;
+/** ICAO 9303 characters per MRZ line, by the size of document that prints it: TD1 (ID-1 cards, 3 lines), TD2 (ID-2, 2 lines), TD3 (ID-3 passport pages, 2 lines) */
+const CHARACTERS_PER_LINE = { 'ID-1': 30, 'ID-2': 36, 'ID-3': 44 } as const;
 
 /** how far a counted line may be from a format's count and still be read as that format's */
 const COUNT_TOLERANCE = 2;
 
-function linesOf(lines: readonly MrzLine[], format: keyof typeof CHARACTERS_PER_LINE): number {
-  return lines.filter((l) => Math.abs(l.characters - CHARACTERS_PER_LINE[format]) <= COUNT_TOLERANCE).length;
-}
-
 /**
- * The format of a document shaped like ID-2 and ID-3: ID-2 only when the evidence is clear (two or more
- * lines of TD2's 36 characters and none of TD3's 44); ID-3, the passport page and the commoner, otherwise.
- */
-export function formatOfMrz(lines: readonly MrzLine[]): 'ID-2' | 'ID-3' {
-  return linesOf(lines, 'ID-2') >= 2 && linesOf(lines, 'ID-3') === 0 ? 'ID-2' : 'ID-3';
-}
-
-/**
- * Which way up the zone says the document is: ICAO 9303 prints it along the bottom edge of every format
- * (TD1 card backs, TD2 and TD3 data pages), so zone lines in the top half mean the document is upside
- * down. Undefined without a zone of two or more lines.
- */
-export function uprightByMrz(lines: readonly MrzLine[]): 0 | 180 | undefined {
-  if (lines.length < 2) return undefined;
-  const centre = lines.reduce((sum, l) => sum + l.centre, 0) / lines.length;
-  return centre > 0.5 ? 0 : 180;
-}
-
-/**
- * Most a zone line may sit above the next one down, as a share of the page height: the fixtures' zones
- * space their lines 0.07–0.09 of the page apart, and one line of a three-line zone may go unread. A
- * monospaced line further up is other print (100_pass-hrv.jpg has one at 0.56, its zone at 0.81).
+ * Most a zone line may sit from the next, as a share of the page height: the fixtures' zones space their
+ * lines 0.07–0.09 of the page apart, and one line of a three-line zone may go unread.
  */
 const MAX_ZONE_LINE_GAP = 0.18;
 
 /**
+ * The machine-readable zone among a page's monospaced lines, either way up: of the runs of two or more
+ * lines at zone spacing, the one nearest an edge of the page, along which ICAO 9303 prints it. Other
+ * print can be monospaced too: 100_pass-polx.jpg has two such lines near its top, 100_pass-ltu.jpg one,
+ * 100_pass-hrv.jpg one mid-page.
+ */
+export function zoneOf(lines: readonly MrzLine[]): MrzLine[] {
+  const runs: MrzLine[][] = [];
+  for (const line of [...lines].sort((a, b) => a.centre - b.centre)) {
+    const run = runs.at(-1);
+    if (run && line.centre - run[run.length - 1].centre <= MAX_ZONE_LINE_GAP) run.push(line);
+    else runs.push([line]);
+  }
+  const fromEdge = (run: MrzLine[]) => Math.min(run[0].centre, 1 - run[run.length - 1].centre);
+  return runs.filter((run) => run.length >= 2).sort((a, b) => fromEdge(a) - fromEdge(b))[0] ?? [];
+}
+
+/**
+ * The format the zone is printed for: the one whose line length two or more of its lines have, with no
+ * line of another format's length. Undefined without such clear evidence.
+ */
+export function formatOfZone(lines: readonly MrzLine[]): keyof typeof CHARACTERS_PER_LINE | undefined {
+  const zone = zoneOf(lines);
+  const formats = (Object.keys(CHARACTERS_PER_LINE) as Array<keyof typeof CHARACTERS_PER_LINE>).map((format) => ({
+    format,
+    lines: zone.filter((l) => Math.abs(l.characters - CHARACTERS_PER_LINE[format]) <= COUNT_TOLERANCE).length,
+  }));
+  const read = formats.filter((f) => f.lines > 0);
+  return read.length === 1 && read[0].lines >= 2 ? read[0].format : undefined;
+}
+
+/**
+ * Which way up the zone says the document is: ICAO 9303 prints it along the bottom edge of every format
+ * (TD1 card backs, TD2 and TD3 data pages), so a zone in the top half means the document is upside down.
+ * Undefined without a zone.
+ */
+export function uprightByMrz(lines: readonly MrzLine[]): 0 | 180 | undefined {
+  const zone = zoneOf(lines);
+  if (zone.length === 0) return undefined;
+  return middle(zone) > 0.5 ? 0 : 180;
+}
+
+/**
  * Where the zone begins on the document turned upright by `turn`: the centre of its first line, 0–1 down
- * the page, or 1 when no zone line lies in the bottom half (where ICAO 9303 prints it). The zone is the
- * bottom line and those above it at zone spacing.
+ * the page, or 1 when there is no zone in the bottom half (where ICAO 9303 prints it).
  */
 export function mrzTop(lines: readonly MrzLine[], turn: 0 | 180): number {
-  const centres = lines.map((l) => (turn === 180 ? 1 - l.centre : l.centre)).filter((c) => c > 0.5).sort((a, b) => b - a);
-  let top = centres[0] ?? 1;
-  for (const centre of centres.slice(1)) {
-    if (top - centre > MAX_ZONE_LINE_GAP) break;
-    top = centre;
-  }
-  return top;
+  const zone = zoneOf(lines).map((l) => (turn === 180 ? { ...l, centre: 1 - l.centre } : l));
+  return zone.length > 0 && middle(zone) > 0.5 ? Math.min(...zone.map((l) => l.centre)) : 1;
+}
+
+function middle(lines: readonly MrzLine[]): number {
+  return lines.reduce((sum, l) => sum + l.centre, 0) / lines.length;
 }

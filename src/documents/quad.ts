@@ -6,14 +6,21 @@ export type Quad = [Vec, Vec, Vec, Vec];
 
 export type DocumentType = 'ID-1' | 'ID-2' | 'ID-3' | 'unknown';
 
+/** ISO/IEC 7810 sizes, width ÷ height in landscape */
+export const FORMAT_ASPECTS: Readonly<Record<Exclude<DocumentType, 'unknown'>, number>> = {
+  'ID-1': 85.6 / 53.98,
+  'ID-2': 105 / 74,
+  'ID-3': 125 / 88,
+};
+
 /**
- * ISO/IEC 7810 sizes, width ÷ height in landscape. ID-2 (105 × 74 mm) and ID-3 (125 × 88 mm) have the
- * same shape to within 0.1 %, so the shape alone cannot tell them apart: 1.42 is ID-3, the passport data
- * page and by far the commoner, unless the machine-readable zone says ID-2 (mrz-lines.ts).
+ * The shapes a document's outline can tell apart. ID-2 (105 × 74 mm) and ID-3 (125 × 88 mm) have the
+ * same shape to within 0.1 %: 1.42 is ID-3, the passport data page and by far the commoner, unless the
+ * machine-readable zone says ID-2 (mrz-lines.ts).
  */
 export const DOCUMENT_ASPECTS: ReadonlyArray<{ type: DocumentType; aspect: number }> = [
-  { type: 'ID-1', aspect: 85.6 / 53.98 },
-  { type: 'ID-3', aspect: 125 / 88 },
+  { type: 'ID-1', aspect: FORMAT_ASPECTS['ID-1'] },
+  { type: 'ID-3', aspect: FORMAT_ASPECTS['ID-3'] },
 ];
 
 /** how far (relative) a measured shape may be from a format's and still be called that format */
@@ -27,6 +34,12 @@ export function documentType(aspect: number, tolerance = ASPECT_TOLERANCE): Docu
     if (error < best.error) best = { type: format.type, error };
   }
   return best.type;
+}
+
+/** Whether two formats have one shape (ID-2 and ID-3 do, to 0.1 %), or are both unknown. */
+export function sameShape(a: DocumentType, b: DocumentType): boolean {
+  if (a === 'unknown' || b === 'unknown') return a === b;
+  return Math.abs(FORMAT_ASPECTS[a] / FORMAT_ASPECTS[b] - 1) < 0.01;
 }
 
 export function distance(a: Vec, b: Vec): number {
@@ -53,12 +66,12 @@ export function orderQuad(points: readonly Vec[]): Quad {
   return [0, 1, 2, 3].map((k) => sorted[(start + k) % 4]) as Quad;
 }
 
-/** The quad's corners listed from corner `shift` on: rotating the document by 90° × shift. */
 /** A quad found on a resized copy of an image, in the pixels of the image itself (pixel centres kept aligned). */
 export function rescaleQuad(quad: Quad, from: { width: number; height: number }, to: { width: number; height: number }): Quad {
   return quad.map(([x, y]): Vec => [((x + 0.5) * to.width) / from.width - 0.5, ((y + 0.5) * to.height) / from.height - 0.5]) as Quad;
 }
 
+/** The quad's corners listed from corner `shift` on: rotating the document by 90° × shift. */
 export function rotateQuad(quad: Quad, shift: number): Quad {
   return [0, 1, 2, 3].map((k) => quad[(k + shift) % 4]) as Quad;
 }

@@ -17,6 +17,8 @@ export interface IdCardFixture {
   file: string;
   doc: string;
   hasPortrait: boolean;
+  /** the ISO/IEC 7810 size of the document scanned, where it is one (FORMATS) */
+  format?: 'ID-1' | 'ID-2' | 'ID-3' | 'unknown';
 }
 
 export interface Scene {
@@ -49,6 +51,32 @@ const LABEL_CORRECTIONS: Record<string, Partial<IdCardFixture>> = {
   '100_id-che.jpg': { hasPortrait: false },
 };
 
+/**
+ * The format of each scan, read by eye from its machine-readable zone (ICAO 9303: TD1 3 × 30 characters
+ * on ID-1 cards, TD2 2 × 36 on ID-2, TD3 2 × 44 on ID-3 passport pages) or, without one on the side
+ * scanned, from what it is. `unknown`: a card's front and back side by side, which is no one format.
+ * Left out: the MRV-A visa (80 × 120 mm, none of the three), the ICAO figure of a TD2 document drawn
+ * inside a captioned frame, and the phone screenshot of a passport: the scene's document is the figure
+ * or the screenshot, whose shape is no format.
+ */
+const FORMATS: Record<string, IdCardFixture['format']> = {
+  '0_id-esp.png': 'ID-1',
+  '100_id-che.jpg': 'ID-1',
+  '100_id-rou.jpg': 'ID-2',
+  '100_id-usa.jpg': 'unknown',
+  '100_pass-chn.jpg': 'ID-3',
+  '100_pass-cze2.jpg': 'ID-3',
+  '100_pass-hrv.jpg': 'ID-3',
+  '100_pass-ltu.jpg': 'ID-3',
+  '100_pass-polx.jpg': 'ID-3',
+  '25_pass-uto.jpg': 'ID-3',
+  '33_id-usa.jpg': 'unknown',
+  '43_pass-twn.jpg': 'ID-3',
+  '77_card-cmw.png': 'ID-1',
+  '79_pass-hun.png': 'ID-3',
+  'passport-td2.jpg': 'ID-2',
+};
+
 export function idCardFixtures(): IdCardFixture[] {
   const [header, ...rows] = readFileSync(resolve(IDCARDS_DIR, 'labels.csv'), 'utf8').trim().split('\n');
   const columns = header.split(',');
@@ -56,7 +84,7 @@ export function idCardFixtures(): IdCardFixture[] {
     const cells = row.split(',');
     const cell = (name: string) => cells[columns.indexOf(name)];
     const file = cell('file').replace(/^idcards\//, '');
-    return { file, doc: cell('doc'), hasPortrait: cell('has_portrait') === 'yes', ...LABEL_CORRECTIONS[file] };
+    return { file, doc: cell('doc'), hasPortrait: cell('has_portrait') === 'yes', format: FORMATS[file], ...LABEL_CORRECTIONS[file] };
   });
 }
 
