@@ -119,15 +119,14 @@ export class DocumentCropper {
     // The machine-readable zone is read once, either way up alike. It says which format the document is
     // where the outline cannot (ID-2 and ID-3 share a shape, and under perspective an outline can pass an
     // ID-3 page for an ID-1 card, or look like no format at all), and turns a document without a face upright.
-    let zone: MrzLine[] | undefined;
-    const readZone = () => (zone ??= mrzLines(this.cv, shaped.image));
-    const type = formatOfZone(readZone()) ?? shaped.type;
+    const zone = mrzLines(this.cv, shaped.image);
+    const type = formatOfZone(zone) ?? shaped.type;
     // warped again only to another shape; the zone's lines, measured as shares of the page, hold on it
     const straight = sameShape(type, shaped.type) ? shaped : this.warp(photo, quad, type);
-    const { rotation: turn, faces: seen } = await this.orientation(straight.image, readZone);
+    const { rotation: turn, faces: seen } = await this.orientation(straight.image, zone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
-    // No face either way up: a last look where the standard prints the portrait (the zone was read to turn it upright)
-    const faces = seen.length > 0 ? seen : (await detectInPortraitZone(this.faces, upright, mrzTop(readZone(), turn))).filter((f) => f.score >= PORTRAIT_MIN_SCORE);
+    // No face either way up: a last look where the standard prints the portrait
+    const faces = seen.length > 0 ? seen : (await detectInPortraitZone(this.faces, upright, mrzTop(zone, turn))).filter((f) => f.score >= PORTRAIT_MIN_SCORE);
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
     const corners = rotateQuad(straight.quad, (4 - turn / 90) % 4);
@@ -202,7 +201,7 @@ export class DocumentCropper {
    * score, for the turn that puts it on the left. With no face the machine-readable zone decides (it is
    * printed along the bottom), and without one the print: most printed lines make the bottom the busier half.
    */
-  private async orientation(document: RgbImage, readZone: () => MrzLine[]): Promise<{ rotation: 0 | 180; faces: FaceBox[] }> {
+  private async orientation(document: RgbImage, zone: readonly MrzLine[]): Promise<{ rotation: 0 | 180; faces: FaceBox[] }> {
     const small = await shrinkToFit(document, FACE_SEARCH_SIDE);
     // the document is landscape (the warp made it so): its width is the side that was fitted
     const scale = small.width / document.width;
@@ -223,7 +222,7 @@ export class DocumentCropper {
       const onLeft = (face.x1 + face.x2) / 2 < small.width / 2;
       votes[onLeft ? rotation : ((rotation + 180) % 360) as 0 | 180] += face.score;
     }
-    const rotation: 0 | 180 = votes[0] === votes[180] ? (uprightByMrz(readZone()) ?? textOrientation(small)) : votes[0] > votes[180] ? 0 : 180;
+    const rotation: 0 | 180 = votes[0] === votes[180] ? (uprightByMrz(zone) ?? textOrientation(small)) : votes[0] > votes[180] ? 0 : 180;
     // the portrait as seen upright, else as seen the other way up and turned; back to full size
     const same = views.find((v) => v.rotation === rotation)!.faces;
     const other = views.find((v) => v.rotation !== rotation)!.faces;

@@ -21,7 +21,7 @@ const FACE_PIECE_ASPECT = 1.6;
  */
 const PORTRAIT_ZONE = {
   width: 0.5,
-  /** between the zone's first line (its centre) and the top of the portrait: half a line and a gap, as a share of the page height */
+  /** left out above the zone's first line (its centre), down to which the look reaches: half a line and a gap, as a share of the page height */
   aboveMrz: 0.04,
   /** the least height looked at, as a share of the page's: a zone read too high does not shrink the look to a strip */
   minHeight: 0.5,
