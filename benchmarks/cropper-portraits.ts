@@ -10,6 +10,8 @@
 //   blazeface_inpainted        clipped-white pixels (glare) filled in first (OpenCV Telea inpainting)
 //   blazeface_portrait_zone    the page's left half above its machine-readable zone, where ICAO 9303
 //                              prints the portrait (served where the whole page shows no face)
+//   full_range                 MediaPipe's full-range BlazeFace (the bundle's zone detector), the whole document
+//   full_range_portrait_zone   the same in the portrait's zone (served where BlazeFace finds no face there either)
 //   embedding_norm             ArcFace's raw embedding norm of the three best BlazeFace faces (mesh-aligned)
 // For each look: the best score on the card backs (no portrait), how many portraits score above that
 // upright, and the upright scores of the portraits the whole document does not show at the served
@@ -18,7 +20,7 @@
 import { loadConfig } from '../src/config/config.ts';
 import { DocumentCropper, PORTRAIT_MIN_SCORE } from '../src/documents/document-cropper.ts';
 import { detectInPortraitZone } from '../src/documents/document-faces.ts';
-import { mrzLines, mrzTop } from '../src/documents/mrz-lines.ts';
+import { formatOfZone, mrzLines, mrzTop } from '../src/documents/mrz-lines.ts';
 import { loadOpenCv, withMats } from '../src/documents/opencv.ts';
 import { extract, rotate, shrinkToFit } from '../src/documents/raster.ts';
 import { alignFace } from '../src/pipeline/align.ts';
@@ -36,10 +38,11 @@ const config = loadConfig({});
 const pipeline = config.pipeline;
 const lowered = { ...pipeline, detection: { ...pipeline.detection, confidence: 0.2 } };
 const cropper = await DocumentCropper.create(MODELS_DIR, pipeline, { ...config.documents, minSharpness: 0, maxGlareShare: 1, maxImagePixels: pipeline.maxImagePixels });
-const manifest = loadModelManifest(MODELS_DIR, pipeline.manifest, ['detection', 'portrait', 'landmarks', 'recognition']);
+const manifest = loadModelManifest(MODELS_DIR, pipeline.manifest, ['detection', 'portrait', 'portrait_zone', 'landmarks', 'recognition']);
 const blazeface = await loadModel('detection', manifest.roles.detection!, manifest, lowered);
 const blazefaceServed = await loadModel('detection', manifest.roles.detection!, manifest, pipeline);
 const ultraface = await loadModel('portrait', manifest.roles.portrait!, manifest, lowered);
+const fullRange = await loadModel('portrait_zone', manifest.roles.portrait_zone!, manifest, lowered);
 const mesh = await loadModel('landmarks', manifest.roles.landmarks!, manifest, lowered);
 const recognition = await loadModel('recognition', manifest.roles.recognition!, manifest, lowered);
 const geometry = new FaceGeometryService(mesh);
@@ -92,6 +95,8 @@ const looks: Record<string, Look> = {
   blazeface_halves: async (d) => halves(await at(480)(d)),
   blazeface_inpainted: async (d) => best(blazeface, inpainted(await at(480)(d))),
   blazeface_portrait_zone: async (d) => (await detectInPortraitZone(blazeface, d, mrzTop(mrzLines(cv, d), 0)))[0]?.score ?? 0,
+  full_range: async (d) => best(fullRange, await at(480)(d)),
+  full_range_portrait_zone: async (d) => (await detectInPortraitZone(fullRange, d, mrzTop(mrzLines(cv, d), 0)))[0]?.score ?? 0,
   embedding_norm: async (d) => embeddingNorm(await at(480)(d)),
 };
 
@@ -100,6 +105,8 @@ interface Row {
   hasPortrait: boolean;
   /** whether the cropper as served returned a portrait */
   returned: boolean;
+  /** whether a TD1 zone is read on it: a card's back, where the cropper does not look in the portrait's zone */
+  td1: boolean;
   /** per look: the document as returned (upright), and the best of both ways up */
   upright: Record<string, number>;
   either: Record<string, number>;
@@ -114,7 +121,8 @@ for (const condition of SCENE_CONDITIONS) {
       const cropped = await cropper.crop(scene.image);
       const document = await decodeImage(cropped.image, pipeline.maxImagePixels);
       const turned = await rotate(document, 180);
-      const row: Row = { name: scene.name, hasPortrait: card.hasPortrait, returned: cropped.portrait !== undefined, upright: {}, either: {} };
+      const td1 = formatOfZone(mrzLines(cv, document)) === 'ID-1';
+      const row: Row = { name: scene.name, hasPortrait: card.hasPortrait, returned: cropped.portrait !== undefined, td1, upright: {}, either: {} };
       for (const [name, look] of Object.entries(looks)) {
         row.upright[name] = await look(document);
         row.either[name] = Math.max(row.upright[name], await look(turned));
@@ -126,6 +134,8 @@ for (const condition of SCENE_CONDITIONS) {
 }
 
 const backs = rows.filter((r) => !r.hasPortrait);
+// the card backs the cropper looks at in the portrait's zone when it finds no face: those without a TD1 zone read
+const zoneBacks = backs.filter((r) => !r.td1);
 const portraits = rows.filter((r) => r.hasPortrait);
 const missed = portraits.filter((r) => !r.returned);
 // the portraits the whole document does not show at the served thresholds: those the later looks are for
@@ -137,11 +147,12 @@ const results = Object.fromEntries(
       name,
       {
         card_backs_max: round(backsMax, 3),
+        card_backs_max_without_td1_zone: round(Math.max(...zoneBacks.map((r) => r.either[name])), 3),
         portraits_above_card_backs: portraits.filter((r) => r.upright[name] > backsMax).length,
         unseen_portraits_upright: Object.fromEntries(unseen.map((r) => [r.name, round(r.upright[name], 3)])),
       },
     ];
   }),
 );
-console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { card_backs_max: v.card_backs_max, portraits_above: v.portraits_above_card_backs, ...v.unseen_portraits_upright }])));
-writeResults('cropper-portraits', { photos: rows.length, card_backs: backs.length, portraits: portraits.length, missed_by_cropper: missed.map((r) => r.name), unseen_on_the_whole_document: unseen.map((r) => r.name), looks: results });
+console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { card_backs_max: v.card_backs_max, without_td1: v.card_backs_max_without_td1_zone, portraits_above: v.portraits_above_card_backs, ...v.unseen_portraits_upright }])));
+writeResults('cropper-portraits', { photos: rows.length, card_backs: backs.length, card_backs_without_td1_zone: zoneBacks.length, portraits: portraits.length, missed_by_cropper: missed.map((r) => r.name), unseen_on_the_whole_document: unseen.map((r) => r.name), looks: results });

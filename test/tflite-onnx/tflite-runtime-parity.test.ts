@@ -12,6 +12,7 @@ import { BuiltinOperator as Op } from '../../tools/tflite-onnx/tflite-model.ts';
 import { FIXTURES_DIR } from '../helpers/fixtures.ts';
 import { runTflite, type FloatTensor } from '../helpers/litert-runtime.ts';
 import { fetchMeshTflite, MESH_ONNX_SHA256 } from '../helpers/mesh-model.ts';
+import { fetchPackedFile, manifestEntry } from '../helpers/npm-model.ts';
 import { seededValues } from '../helpers/nhwc-reference.ts';
 import { fetchSelfieTflite, SELFIE_ONNX_SHA256 } from '../helpers/selfie-model.ts';
 import {
@@ -177,6 +178,36 @@ const OP_CASES: OpCase[] = [
     build: (m) => m.op(Op.TRANSPOSE_CONV, [m.int32Constant('output_shape', [4], [1, height, width, channels]), m.float32Constant('w', [channels, 3, 3, 3], seededValues(12, channels * 27)), m.input('x', [1, 5, 4, 3]), m.float32Constant('b', [channels], [0.5, -0.5])], [m.output(m.tensor('y', [1, height, width, channels]))], transposeConvOptions({ padding: Padding[padding], stride: [2, 2] })),
   })),
 ];
+
+describe('full-range face detector: converted ONNX vs the TFLite runtime', () => {
+  const entry = manifestEntry('blazeface-full-range-192');
+  let tflite: Uint8Array;
+  let onnx: Uint8Array;
+
+  beforeAll(() => {
+    tflite = fetchPackedFile(entry.source);
+    onnx = convertTfliteToOnnx(tflite).onnx;
+  });
+
+  it('converts to the bytes setup pins', () => {
+    expect(createHash('sha256').update(onnx).digest('hex')).toBe(entry.sha256);
+  });
+
+  it('gives the same box regressors (within 0.01 px of 192) and score logits (within 0.001) on London portraits', async () => {
+    let worstBox = 0;
+    let worstLogit = 0;
+    for (const identity of ['london_001', 'london_020', 'london_045']) {
+      const pixels = await sharp(join(FIXTURES_DIR, 'faces', identity, '1.jpg')).removeAlpha().resize(192, 192).raw().toBuffer();
+      const input = { data: Float32Array.from(pixels, (v) => v / 127.5 - 1), shape: [1, 192, 192, 3] };
+      const [tfliteBoxes, tfliteLogits] = await runTflite(tflite, [input]);
+      const [onnxBoxes, onnxLogits] = await runOnnx(onnx, [input]);
+      worstBox = Math.max(worstBox, largestDifference(onnxBoxes!, tfliteBoxes!));
+      worstLogit = Math.max(worstLogit, largestDifference(onnxLogits!, tfliteLogits!));
+    }
+    expect(worstBox).toBeLessThan(0.01);
+    expect(worstLogit).toBeLessThan(0.001);
+  });
+});
 
 describe('selfie segmentation model (custom Convolution2DTransposeBias): converted ONNX vs the TFLite runtime', () => {
   let tflite: Uint8Array;

@@ -7,7 +7,7 @@ import { pipelineConfigSchema } from '../config.ts';
 import { decodeImage } from '../decode.ts';
 import { rollDegrees } from '../geometry.ts';
 import { Picture } from '../picture.ts';
-import { anchorGrids, BlazeFaceDetector, weightedSuppression } from './blazeface.ts';
+import { anchorGrids, BACK_256_ANCHORS, BlazeFaceDetector, FULL_RANGE_ANCHORS, weightedSuppression } from './blazeface.ts';
 import { openSession } from './onnx.ts';
 
 const picture = async (bytes: Uint8Array) => new Picture(await decodeImage(bytes, 40_000_000));
@@ -15,17 +15,38 @@ const picture = async (bytes: Uint8Array) => new Picture(await decodeImage(bytes
 let detector: BlazeFaceDetector;
 beforeAll(async () => {
   const session = await openSession(resolve(PROJECT_ROOT, 'models', 'blazeface_back_256.onnx'), 1);
-  detector = new BlazeFaceDetector(session, pipelineConfigSchema.parse({}).detection);
+  detector = new BlazeFaceDetector(session, pipelineConfigSchema.parse({}).detection, BACK_256_ANCHORS);
 });
 
 describe('anchorGrids', () => {
   it('gives MediaPipe’s 896 anchors for the 256 back model: 2 per cell on 16×16, 6 per cell on 8×8', () => {
-    const grids = anchorGrids(256, 256);
+    const grids = anchorGrids(BACK_256_ANCHORS, 256, 256);
     expect(grids.get(16)).toHaveLength(512);
     expect(grids.get(32)).toHaveLength(384);
     expect(grids.get(16)![0]).toEqual({ x: 0.5 / 16, y: 0.5 / 16 });
     expect(grids.get(16)![1]).toEqual(grids.get(16)![0]);
     expect(grids.get(32)![6]).toEqual({ x: 1.5 / 8, y: 0.5 / 8 });
+  });
+
+  it('gives the 192 full-range model one anchor per cell on 48×48', () => {
+    const grids = anchorGrids(FULL_RANGE_ANCHORS, 192, 192);
+    expect([...grids.keys()]).toEqual([4]);
+    expect(grids.get(4)).toHaveLength(2304);
+    expect(grids.get(4)![1]).toEqual({ x: 1.5 / 48, y: 0.5 / 48 });
+  });
+});
+
+describe('BlazeFaceDetector, full-range model', () => {
+  it('finds the studio portrait’s face and eyes where the back model does', async () => {
+    const fullRange = new BlazeFaceDetector(await openSession(resolve(PROJECT_ROOT, 'models', 'blazeface_full_range_192.onnx'), 1), pipelineConfigSchema.parse({}).detection, FULL_RANGE_ANCHORS);
+    const image = await picture(fixture('faces/london_001/1.jpg'));
+    const [back] = await detector.detect(image);
+    const faces = await fullRange.detect(image);
+    expect(faces).toHaveLength(1);
+    expect(faces[0].score).toBeGreaterThan(0.8);
+    const size = back.x2 - back.x1;
+    for (const key of ['x1', 'y1', 'x2', 'y2'] as const) expect(Math.abs(faces[0][key] - back[key])).toBeLessThan(0.15 * size);
+    for (const e of [0, 1]) expect(Math.hypot(faces[0].eyes![e].x - back.eyes![e].x, faces[0].eyes![e].y - back.eyes![e].y)).toBeLessThan(0.08 * size);
   });
 });
 

@@ -6,16 +6,32 @@ import { imageInput, runModel, type ImageInput, type InferenceSession } from './
 import type { DetectOptions, FaceDetector } from './roles.ts';
 import { searchWindows } from './search-windows.ts';
 
-// MediaPipe BlazeFace, back-camera model (256×256 RGB in [−1, 1], NHWC). It has two heads, one per
-// feature-map stride, each giving per anchor a score logit and 16 regressors: box centre offset and
-// size, then six keypoints (subject's right eye, left eye, nose tip, mouth centre, right and left ear
-// tragion), all in input pixels relative to the anchor centre. Anchors follow MediaPipe's
-// SsdAnchorsCalculator for this model (face_detection_back: 4 layers with strides 16, 32, 32, 32, one
-// aspect ratio plus the interpolated scale, fixed anchor size): layers of equal stride share a grid, so
-// stride 16 has 2 anchors per cell on 16×16 and stride 32 has 6 per cell on 8×8 — 896 in all.
-const LAYER_STRIDES = [16, 32, 32, 32];
-/** aspect ratio 1 plus the interpolated-scale anchor */
-const ANCHORS_PER_LAYER = 2;
+// MediaPipe BlazeFace (square RGB input in [−1, 1], NHWC). Its heads give per anchor a score logit and
+// 16 regressors: box centre offset and size, then six keypoints (subject's right eye, left eye, nose tip,
+// mouth centre, right and left ear tragion), all in input pixels relative to the anchor centre. Anchors
+// follow MediaPipe's SsdAnchorsCalculator for each model (fixed anchor size, one aspect ratio): layers of
+// equal stride share a grid, each adding its anchors per cell.
+
+export interface AnchorLayout {
+  /** one stride per SSD layer, as MediaPipe's graph lists them */
+  strides: readonly number[];
+  /** anchors each layer adds per cell: 2 with the interpolated-scale anchor, else 1 */
+  anchorsPerLayer: number;
+}
+
+/**
+ * The back-camera model, 256×256 (face_detection_back: 4 layers with strides 16, 32, 32, 32 and the
+ * interpolated-scale anchor): 2 per cell on 16×16 and 6 per cell on 8×8, 896 anchors.
+ */
+export const BACK_256_ANCHORS: AnchorLayout = { strides: [16, 32, 32, 32], anchorsPerLayer: 2 };
+
+/**
+ * The full-range model, 192×192 (face_detection_full_range: one layer of stride 4, no interpolated
+ * scale): one anchor per cell on 48×48, 2304 anchors. MediaPipe made it for faces from close up to
+ * five metres away.
+ */
+export const FULL_RANGE_ANCHORS: AnchorLayout = { strides: [4], anchorsPerLayer: 1 };
+
 const REGRESSORS = 16;
 const KEYPOINT_OFFSET = 4;
 /** image-left and image-right eye: the subject's right eye, then left */
@@ -44,10 +60,11 @@ export class BlazeFaceDetector implements FaceDetector {
   constructor(
     private readonly session: InferenceSession,
     private readonly options: DetectionConfig,
+    layout: AnchorLayout,
   ) {
     this.input = imageInput(session);
     if (this.input.layout !== 'nhwc' || this.input.channels !== 3) throw new Error('BlazeFace expects an N×H×W×3 input');
-    this.heads = pairHeads(session, anchorGrids(this.input.width, this.input.height));
+    this.heads = pairHeads(session, anchorGrids(layout, this.input.width, this.input.height));
   }
 
   async detect(picture: Picture, options?: DetectOptions): Promise<Detection[]> {
@@ -92,10 +109,10 @@ export class BlazeFaceDetector implements FaceDetector {
 }
 
 /** Anchor centres per stride, in MediaPipe's order: row, column, then the anchors of each layer sharing the stride. */
-export function anchorGrids(inputWidth: number, inputHeight: number): Map<number, Point[]> {
+export function anchorGrids(layout: AnchorLayout, inputWidth: number, inputHeight: number): Map<number, Point[]> {
   const grids = new Map<number, Point[]>();
-  for (const stride of new Set(LAYER_STRIDES)) {
-    const perCell = LAYER_STRIDES.filter((s) => s === stride).length * ANCHORS_PER_LAYER;
+  for (const stride of new Set(layout.strides)) {
+    const perCell = layout.strides.filter((s) => s === stride).length * layout.anchorsPerLayer;
     const columns = Math.ceil(inputWidth / stride);
     const rows = Math.ceil(inputHeight / stride);
     const anchors: Point[] = [];

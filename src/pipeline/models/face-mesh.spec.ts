@@ -7,7 +7,7 @@ import { pipelineConfigSchema } from '../config.ts';
 import { decodeImage } from '../decode.ts';
 import { distance } from '../geometry.ts';
 import { Picture } from '../picture.ts';
-import { BlazeFaceDetector } from './blazeface.ts';
+import { BACK_256_ANCHORS, BlazeFaceDetector } from './blazeface.ts';
 import { MediaPipeFaceMesh } from './face-mesh.ts';
 import { openSession } from './onnx.ts';
 import type { FaceLandmarks } from './roles.ts';
@@ -16,7 +16,7 @@ const MODELS = resolve(PROJECT_ROOT, 'models');
 let detector: BlazeFaceDetector;
 let mesh: MediaPipeFaceMesh;
 beforeAll(async () => {
-  detector = new BlazeFaceDetector(await openSession(resolve(MODELS, 'blazeface_back_256.onnx'), 1), pipelineConfigSchema.parse({}).detection);
+  detector = new BlazeFaceDetector(await openSession(resolve(MODELS, 'blazeface_back_256.onnx'), 1), pipelineConfigSchema.parse({}).detection, BACK_256_ANCHORS);
   mesh = new MediaPipeFaceMesh(await openSession(resolve(MODELS, 'face_landmark_468.onnx'), 1));
 });
 

@@ -5,7 +5,7 @@ import { IsNetSegmenter } from '../../photo/segmentation/isnet.ts';
 import { MediaPipeSelfieSegmenter } from '../../photo/segmentation/selfie.ts';
 import { PaddleTextDetector } from '../../documents/text-detector.ts';
 import { ArcFaceEmbedder } from './arcface.ts';
-import { BlazeFaceDetector } from './blazeface.ts';
+import { BACK_256_ANCHORS, BlazeFaceDetector, FULL_RANGE_ANCHORS } from './blazeface.ts';
 import { EyeStateClassifier } from './eye-state.ts';
 import { MediaPipeFaceMesh } from './face-mesh.ts';
 import { HopenetPose } from './hopenet.ts';
@@ -17,9 +17,10 @@ import { UltraFaceDetector } from './ultraface.ts';
 
 type Factory<R extends OnnxRole> = (session: InferenceSession, config: PipelineConfig) => RoleModels[R];
 
-/** kinds that can serve as a face detector: the pipeline's detection model, and the cropper's portrait detector */
+/** kinds that can serve as a face detector: the pipeline's detection model, and the cropper's portrait detectors */
 const FACE_DETECTORS: Record<string, (session: InferenceSession, config: PipelineConfig) => FaceDetector> = {
-  'blazeface-back-256': (session, config) => new BlazeFaceDetector(session, config.detection),
+  'blazeface-back-256': (session, config) => new BlazeFaceDetector(session, config.detection, BACK_256_ANCHORS),
+  'blazeface-full-range-192': (session, config) => new BlazeFaceDetector(session, config.detection, FULL_RANGE_ANCHORS),
   'ultraface-rfb320': (session, config) => new UltraFaceDetector(session, config.detection),
 };
 
@@ -30,6 +31,7 @@ const FACE_DETECTORS: Record<string, (session: InferenceSession, config: Pipelin
 export const MODEL_KINDS: { [R in OnnxRole]: Record<string, Factory<R>> } = {
   detection: FACE_DETECTORS,
   portrait: FACE_DETECTORS,
+  portrait_zone: FACE_DETECTORS,
   landmarks: {
     'mediapipe-mesh-468': (session) => new MediaPipeFaceMesh(session),
     'landmark68-gray64': (session) => new Landmark68(session),

@@ -88,4 +88,9 @@ export interface RoleModels {
    * blurred portraits the detection model misses, and no faces in card-back print
    */
   portrait: FaceDetector;
+  /**
+   * a face detector for the last look at a document that shows no face: the part of the page where ICAO
+   * 9303 prints the portrait (the ID-document cropper)
+   */
+  portrait_zone: FaceDetector;
 }
