@@ -151,6 +151,9 @@ export class DocumentCropper {
     const faces = seen.length > 0 || zoneFormat === 'ID-1' ? seen : await this.zoneFaces(upright, mrzTop(zone, turn));
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
+    // Every ID document carries print: an outline with no face, no monospaced line and no text line is
+    // something else shaped like one (a house front among the nonfaces photos was taken for a document)
+    if (faces.length === 0 && zone.length === 0 && !(await this.hasPrint(upright))) throw new ApiError('document_not_found', 'no document was found in the photo');
     const corners = rotateQuad(straight.quad, (4 - turn / 90) % 4);
     return {
       image: await jpeg(upright),
@@ -183,6 +186,12 @@ export class DocumentCropper {
     const image = await shrinkToFit(photo, TEXT_SEARCH_SIDE);
     const quad = documentFromText(textBoxes(this.cv, await this.text.textMap(image)), image.width, image.height);
     return quad && rescaleQuad(quad, image, photo);
+  }
+
+  /** Whether the text detector finds a line of print on the document; true without one (nothing to judge by). */
+  private async hasPrint(document: RgbImage): Promise<boolean> {
+    if (!this.text) return true;
+    return textBoxes(this.cv, await this.text.textMap(await shrinkToFit(document, TEXT_SEARCH_SIDE))).length > 0;
   }
 
   /** The quad mapped onto a rectangle of the document's own shape (its `format`'s, when known), long side horizontal. */
