@@ -122,7 +122,7 @@ const notUpright = outcomes.filter((o) => !o.refused && !o.uprightCorrect).map((
 console.log('not turned upright', notUpright);
 const placedByText = outcomes.filter((o) => o.placedBy === 'text').map((o) => ({ name: o.name, jaccard: round(o.jaccard, 3), ms: Math.round(o.ms) }));
 console.log('documents placed from their print (no outline found)', placedByText);
-// the format reported for each card over its cropped photos (ID-2 vs ID-3 is read from the MRZ)
+// the format reported for each card over its cropped photos (from the MRZ where it is read, else the outline's shape)
 const documentTypes = Object.fromEntries(cards.map((card) => {
   const reported = outcomes.filter((o) => o.file === card.file && o.documentType);
   return [card.file, Object.fromEntries([...new Set(reported.map((o) => o.documentType!))].map((type) => [type, reported.filter((o) => o.documentType === type).length]))];

@@ -52,6 +52,8 @@ type Look = (document: RgbImage) => Promise<number>;
 
 const best = async (detector: FaceDetector, image: RgbImage, tiles = false) => (await detector.detect(new Picture(image), { tiles }))[0]?.score ?? 0;
 const at = (side: number) => (document: RgbImage) => shrinkToFit(document, side);
+/** the detector's best face in the portrait's zone of the document, as the cropper looks there */
+const inPortraitZone = (detector: FaceDetector) => async (document: RgbImage) => (await detectInPortraitZone(detector, document, mrzTop(mrzLines(cv, document), 0)))[0]?.score ?? 0;
 
 async function halves(image: RgbImage): Promise<number> {
   const side = Math.min(image.width, image.height);
@@ -94,9 +96,9 @@ const looks: Record<string, Look> = {
   blazeface_640: async (d) => best(blazeface, await at(640)(d)),
   blazeface_halves: async (d) => halves(await at(480)(d)),
   blazeface_inpainted: async (d) => best(blazeface, inpainted(await at(480)(d))),
-  blazeface_portrait_zone: async (d) => (await detectInPortraitZone(blazeface, d, mrzTop(mrzLines(cv, d), 0)))[0]?.score ?? 0,
+  blazeface_portrait_zone: inPortraitZone(blazeface),
   full_range: async (d) => best(fullRange, await at(480)(d)),
-  full_range_portrait_zone: async (d) => (await detectInPortraitZone(fullRange, d, mrzTop(mrzLines(cv, d), 0)))[0]?.score ?? 0,
+  full_range_portrait_zone: inPortraitZone(fullRange),
   embedding_norm: async (d) => embeddingNorm(await at(480)(d)),
 };
 

@@ -55,7 +55,7 @@ for (const condition of ['plain_desk', 'photo_background'] as const) {
     mrz_read: await stage(() => mrzLines(cv, document)),
     jpeg_out: await stage(() => jpeg(document)),
   };
-  // which path ran: the text fallback only runs when no outline is found; the MRZ is measured on ID-3-shaped crops
+  // which path ran: the text fallback only runs when no outline is found
   results[condition] = { photo: '4000×3000 JPEG q90', bytes: scene.image.length, placed_by: warmUp.placedBy, document_type: warmUp.documentType, ms: latency(times), stages_p50_ms: stagesMs, document: `${document.width}×${document.height}` };
   console.log(condition, results[condition]);
 }

@@ -13,7 +13,7 @@ import { cropPortrait, detectAcross, detectInPortraitZone, FACE_SEARCH_SIDE } fr
 import { loadOpenCv, type OpenCv } from './opencv.ts';
 import { formatOfZone, mrzLines, mrzTop, uprightByMrz, type MrzLine } from './mrz-lines.ts';
 import { clamp, jpeg, rotate, shrinkToFit, type QuarterTurn } from './raster.ts';
-import { textBoxes } from './text-boxes.ts';
+import { textBoxes, type TextBox } from './text-boxes.ts';
 import type { TextDetector } from './text-detector.ts';
 import { documentFromText } from './text-extent.ts';
 import { documentType, FORMAT_ASPECTS, orderQuad, quadSides, rescaleQuad, rotateQuad, sameShape, type DocumentType, type Quad } from './quad.ts';
@@ -183,15 +183,20 @@ export class DocumentCropper {
   /** Where the photo's print says the document is (text-extent.ts), in photo pixels; only when no outline was found. */
   private async documentFromText(photo: RgbImage): Promise<Quad | undefined> {
     if (!this.text) return undefined;
-    const image = await shrinkToFit(photo, TEXT_SEARCH_SIDE);
-    const quad = documentFromText(textBoxes(this.cv, await this.text.textMap(image)), image.width, image.height);
+    const { boxes, image } = await this.printOn(photo, this.text);
+    const quad = documentFromText(boxes, image.width, image.height);
     return quad && rescaleQuad(quad, image, photo);
   }
 
   /** Whether the text detector finds a line of print on the document; true without one (nothing to judge by). */
   private async hasPrint(document: RgbImage): Promise<boolean> {
-    if (!this.text) return true;
-    return textBoxes(this.cv, await this.text.textMap(await shrinkToFit(document, TEXT_SEARCH_SIDE))).length > 0;
+    return !this.text || (await this.printOn(document, this.text)).boxes.length > 0;
+  }
+
+  /** The lines of print the text detector finds on the image shrunk to TEXT_SEARCH_SIDE, in that shrunk image's pixels. */
+  private async printOn(image: RgbImage, text: TextDetector): Promise<{ boxes: TextBox[]; image: RgbImage }> {
+    const small = await shrinkToFit(image, TEXT_SEARCH_SIDE);
+    return { boxes: textBoxes(this.cv, await text.textMap(small)), image: small };
   }
 
   /** The quad mapped onto a rectangle of the document's own shape (its `format`'s, when known), long side horizontal. */

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadOpenCv } from '../../src/documents/opencv.ts';
-import type { Quad, Vec } from '../../src/documents/quad.ts';
+import type { DocumentType, Quad, Vec } from '../../src/documents/quad.ts';
 import { FIXTURES_DIR } from './fixtures.ts';
 import { seededRandom } from '../../tools/seeded-random.ts';
 
@@ -18,7 +18,7 @@ export interface IdCardFixture {
   doc: string;
   hasPortrait: boolean;
   /** the ISO/IEC 7810 size of the document scanned, where it is one (FORMATS) */
-  format?: 'ID-1' | 'ID-2' | 'ID-3' | 'unknown';
+  format?: DocumentType;
 }
 
 export interface Scene {
