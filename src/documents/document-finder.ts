@@ -302,6 +302,11 @@ function converging(quad: Quad): boolean {
   return [0, 1].some((i) => angleBetween(direction(i), direction(i + 2)) > PARALLEL_SIDES);
 }
 
+/** distance from `p` to the line through the segment, pixels */
+function distanceToLine(s: Segment, p: Vec): number {
+  return Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / Math.hypot(s.b[0] - s.a[0], s.b[1] - s.a[1]);
+}
+
 /** the angle between two lines given by their directions, radians, 0 to π/2 */
 function angleBetween(x: number, y: number): number {
   const d = Math.abs(x - y) % Math.PI;
@@ -423,7 +428,6 @@ function lineQuads(cv: OpenCv, edges: InstanceType<OpenCv['Mat']>, width: number
     found.delete();
   }
   segments = joinCollinear(segments).slice(0, MAX_SEGMENTS);
-  const distanceToLine = (s: Segment, p: Vec) => Math.abs((s.b[0] - s.a[0]) * (s.a[1] - p[1]) - (s.a[0] - p[0]) * (s.b[1] - s.a[1])) / Math.hypot(s.b[0] - s.a[0], s.b[1] - s.a[1]);
   // Opposite sides: nearly parallel, or converging as a strongly tilted document's sides do (one pair of a
   // quad must still be nearly parallel, which keeps the number of quads tried in check).
   const parallel: Array<[Segment, Segment]> = [];
@@ -473,9 +477,7 @@ export function joinCollinear(segments: readonly Segment[]): Segment[] {
   for (const s of [...segments].sort((x, y) => y.length - x.length)) {
     const line = lines.find((l) => {
       if (angleBetween(s.angle, l.angle) > COLLINEAR_ANGLE) return false;
-      const span = Math.hypot(l.b[0] - l.a[0], l.b[1] - l.a[1]);
-      const off = (p: Vec) => Math.abs((l.b[0] - l.a[0]) * (l.a[1] - p[1]) - (l.a[0] - p[0]) * (l.b[1] - l.a[1])) / span;
-      return off(s.a) <= COLLINEAR_DISTANCE && off(s.b) <= COLLINEAR_DISTANCE;
+      return distanceToLine(l, s.a) <= COLLINEAR_DISTANCE && distanceToLine(l, s.b) <= COLLINEAR_DISTANCE;
     });
     if (!line) {
       lines.push({ ...s });
