@@ -147,10 +147,11 @@ export class DocumentCropper {
     const straight = sameShape(type, shaped.type) ? shaped : this.warp(photo, quad, type);
     const { rotation: turn, faces: seen } = await this.orientation(straight.image, zone);
     const upright = turn === 0 ? straight.image : await rotate(straight.image, turn);
-    // ICAO 9303 prints a TD1 card's zone on its back and its portrait on the front: a TD1 side has none to look for
-    const faces = seen.length > 0 || zoneFormat === 'ID-1' ? seen : await this.zoneFaces(upright, mrzTop(zone, turn));
+    // checked before the last looks for a portrait: a document refused for blur or glare needs none
     const measures = measureDocument(this.cv, upright);
     checkDocument(measures, this.options);
+    // ICAO 9303 prints a TD1 card's zone on its back and its portrait on the front: a TD1 side has none to look for
+    const faces = seen.length > 0 || zoneFormat === 'ID-1' ? seen : await this.zoneFaces(upright, mrzTop(zone, turn));
     // Every ID document carries print: an outline with no face, no monospaced line and no text line is
     // something else shaped like one (a house front among the nonfaces photos was taken for a document)
     if (faces.length === 0 && zone.length === 0 && !(await this.hasPrint(upright))) throw new ApiError('document_not_found', 'no document was found in the photo');
